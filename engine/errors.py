@@ -1,0 +1,71 @@
+"""Domain errors: one module, each with a stable machine-readable code and bilingual messages.
+
+The HTTP layer maps them to statuses in one place (``api/errors.py``); engine code only raises.
+"""
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    code = "domain_error"
+    message_zh = "操作失败"
+    message_en = "Operation failed"
+
+    def __init__(self, message_zh: str | None = None, message_en: str | None = None, *, details=None):
+        self.message_zh = message_zh or self.message_zh
+        self.message_en = message_en or self.message_en
+        self.details = details
+        super().__init__(self.message_en)
+
+    def message(self, lang: str = "zh") -> str:
+        return self.message_en if lang.startswith("en") else self.message_zh
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    message_zh = "对象不存在"
+    message_en = "Not found"
+
+
+class Conflict(DomainError):
+    """Another writer advanced the ticket first, or the task is no longer open."""
+    code = "conflict"
+    message_zh = "数据已被他人修改，请刷新后重试"
+    message_en = "The ticket was changed by someone else; reload and retry"
+
+
+class TaskNotOpen(Conflict):
+    code = "task_not_open"
+    message_zh = "该任务已完成或已取消"
+    message_en = "The task is no longer open"
+
+
+class ValidationFailed(DomainError):
+    """Input does not satisfy a schema or form definition; ``details`` maps field -> messages."""
+    code = "validation_failed"
+    message_zh = "提交的数据不符合要求"
+    message_en = "The submitted data is invalid"
+
+
+class DeploymentInvalid(ValidationFailed):
+    code = "deployment_invalid"
+    message_zh = "流程或规则文件校验未通过"
+    message_en = "The diagram or rule files failed validation"
+
+
+class AuthenticationFailed(DomainError):
+    code = "authentication_failed"
+    message_zh = "用户名或密码错误，或登录已失效"
+    message_en = "Wrong username or password, or the session has expired"
+
+
+class PermissionDenied(DomainError):
+    code = "permission_denied"
+    message_zh = "无权执行此操作"
+    message_en = "You are not allowed to do this"
+
+
+class WorkflowFailed(DomainError):
+    """The diagram itself failed while running (a script or rule error); nothing was saved."""
+    code = "workflow_error"
+    message_zh = "流程执行出错，操作未保存"
+    message_en = "The workflow failed to run; nothing was saved"

@@ -1,0 +1,203 @@
+"""SQLAlchemy 2 models: deployments, tickets, open tasks, due timers, the event log, users, calendar.
+
+Queries that the inbox, the dashboard and the scheduler need (tasks by unit/assignee/deadline, due
+timers) read plain columns here and never deserialize a workflow.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String,
+                        Text, TypeDecorator, UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from .clock import SHANGHAI
+
+# SQLite has no sequence for BIGINT primary keys; use INTEGER there, BIGINT elsewhere.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores UTC without zone (portable across SQLite/PostgreSQL); returns aware Shanghai times."""
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc).astimezone(SHANGHAI)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Deployment(Base):
+    """One BPMN + DMN set as deployed for a city; stored once per content hash."""
+    __tablename__ = "deployments"
+    __table_args__ = (UniqueConstraint("city", "version"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    city: Mapped[str] = mapped_column(String(40), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    process_id: Mapped[str] = mapped_column(String(100))
+    serializer_version: Mapped[str] = mapped_column(String(20))
+    spiff_version: Mapped[str] = mapped_column(String(20))
+    files: Mapped[dict] = mapped_column(JSON)          # filename -> XML text, for download and audit
+    spec_json: Mapped[str] = mapped_column(Text)       # serialized spec + subprocess specs, once
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Unit(Base):
+    __tablename__ = "units"
+    __table_args__ = (UniqueConstraint("city", "code"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    city: Mapped[str] = mapped_column(String(40), index=True)
+    code: Mapped[str] = mapped_column(String(60))
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(20))
+    parent_code: Mapped[str | None] = mapped_column(String(60))
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    __table_args__ = (Index("ix_tickets_city_status", "city", "status"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    number: Mapped[str | None] = mapped_column(String(40), unique=True)
+    city: Mapped[str] = mapped_column(String(40))
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id"))
+    kind: Mapped[str] = mapped_column(String(20), default="event")
+    channel: Mapped[str] = mapped_column(String(40))
+    request_type: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(300))
+    content: Mapped[str] = mapped_column(Text)
+    citizen_name: Mapped[str | None] = mapped_column(String(100))
+    citizen_phone: Mapped[str | None] = mapped_column(String(40))
+    address: Mapped[str | None] = mapped_column(String(300))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(30), index=True)
+    unit_code: Mapped[str | None] = mapped_column(String(60), index=True)
+    sign_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    handle_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deadline_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    sign_overdue: Mapped[bool] = mapped_column(Boolean, default=False)
+    handle_overdue: Mapped[bool] = mapped_column(Boolean, default=False)
+    outcome: Mapped[str | None] = mapped_column(String(30))
+    outcome_reason: Mapped[str | None] = mapped_column(String(300))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    workflow_state: Mapped[str] = mapped_column(Text)   # serialized instance WITHOUT the spec
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class TaskRow(Base):
+    """A user task of a ticket, mirrored from the workflow so inboxes are plain queries."""
+    __tablename__ = "tasks"
+    __table_args__ = (Index("ix_tasks_unit_state_due", "unit_code", "state", "due_at"),
+                      Index("ix_tasks_role_state_due", "role", "state", "due_at"))
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)   # the SpiffWorkflow task id
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80))       # BPMN id: dispatch, sign, handle ...
+    title: Mapped[str] = mapped_column(String(200))     # BPMN name (Chinese)
+    form: Mapped[str] = mapped_column(String(80))
+    role: Mapped[str] = mapped_column(String(30))
+    unit_code: Mapped[str | None] = mapped_column(String(60))
+    assignee: Mapped[str | None] = mapped_column(String(80), index=True)
+    state: Mapped[str] = mapped_column(String(20))      # ready | completed | cancelled
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_by: Mapped[str | None] = mapped_column(String(80))
+
+
+class Timer(Base):
+    """A due-timer row: the scheduler sweeps pending rows whose due_at has passed."""
+    __tablename__ = "timers"
+    __table_args__ = (UniqueConstraint("ticket_id", "name", "due_at"),
+                      Index("ix_timers_state_due", "state", "due_at"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80))        # BPMN id of the timer event
+    task_id: Mapped[str] = mapped_column(String(36))     # the waiting SpiffWorkflow task
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(20))       # pending | fired | cancelled
+    fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    fired_by: Mapped[str | None] = mapped_column(String(80))
+
+
+class Event(Base):
+    """Append-only ticket history; the application never updates or deletes a row."""
+    __tablename__ = "events"
+    __table_args__ = (UniqueConstraint("ticket_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str | None] = mapped_column(String(80))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    deployment_id: Mapped[int | None] = mapped_column(ForeignKey("deployments.id"))
+    task_name: Mapped[str | None] = mapped_column(String(80))
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str | None] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    roles: Mapped[list] = mapped_column(JSON)
+    city: Mapped[str | None] = mapped_column(String(40))
+    unit_code: Mapped[str | None] = mapped_column(String(60))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CalendarOverride(Base):
+    """Admin-entered working/non-working days; they win over the chinese_calendar package."""
+    __tablename__ = "calendar_overrides"
+    __table_args__ = (UniqueConstraint("city", "day"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    city: Mapped[str] = mapped_column(String(40))       # '*' applies to every city
+    day: Mapped[date] = mapped_column(Date)
+    is_working: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str | None] = mapped_column(String(200))
+
+
+class ClockSetting(Base):
+    """The shared engine time when the app runs with HOTLINE_TEST_CLOCK=1 (all processes read it)."""
+    __tablename__ = "test_clock"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    now: Mapped[datetime | None] = mapped_column(UTCDateTime)
