@@ -24,12 +24,6 @@ from RestrictedPython.Limits import limited_range
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
-__all__ = [
-    'ScriptSecurityError', 'check_script', 'check_expression', 'guarded_getattr',
-    'RestrictedEnvironment', 'RestrictedScriptEngine', 'make_script_engine',
-]
-
-
 class ScriptSecurityError(Exception):
     """Code was refused before running (policy violation or syntax error)."""
 
@@ -228,11 +222,10 @@ def _is_runtime_only(value: Any) -> bool:
     return _is_opaque(value) or hasattr(value, '__next__')
 
 
-def _find_nested_runtime_value(value: Any) -> bool:
-    if isinstance(value, dict):
-        return any(_is_runtime_only(v) or _find_nested_runtime_value(v) for v in value.values())
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return any(_is_runtime_only(v) or _find_nested_runtime_value(v) for v in value)
+def _has_nested_runtime_value(value: Any) -> bool:
+    items = value.values() if isinstance(value, dict) else value
+    if isinstance(value, (dict, list, tuple, set, frozenset)):
+        return any(_is_runtime_only(v) or _has_nested_runtime_value(v) for v in items)
     return False
 
 
@@ -282,18 +275,15 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         try:
             exec(code, context)
         finally:
-            self._cleanup(context, external_context)
-        return True
-
-    def _cleanup(self, context, external_context):
-        for key in list(context):
-            if key == '__builtins__' or key in external_context or _is_runtime_only(context[key]):
-                context.pop(key)
+            for key in list(context):
+                if key == '__builtins__' or key in external_context or _is_runtime_only(context[key]):
+                    context.pop(key)
         # Nested functions/iterators cannot be pruned without corrupting the
         # structure, and must not be persisted: fail loudly instead.
-        bad = sorted(k for k, v in context.items() if _find_nested_runtime_value(v))
+        bad = sorted(k for k, v in context.items() if _has_nested_runtime_value(v))
         if bad:
             raise TypeError(f'task data may only hold plain values; check {bad}')
+        return True
 
 
 class RestrictedScriptEngine(PythonScriptEngine):

@@ -1,0 +1,78 @@
+"""City settings (rules/<city>/city.json) and the per-city working calendar."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .calendar import WorkingCalendar, WorkingHours
+from .errors import NotFound
+from .models import CalendarOverride
+
+RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
+BPMN_DIR = Path(__file__).resolve().parent.parent / "bpmn"
+LIFECYCLE_PROCESS = "ticket_lifecycle"
+
+
+@dataclass(frozen=True)
+class CitySettings:
+    code: str
+    name: str
+    working_hours: WorkingHours
+    yellow_at: float
+    number_prefix: str
+    channels: tuple[dict, ...]
+    units: tuple[dict, ...]
+    raw: dict = field(repr=False, compare=False, hash=False, default_factory=dict)
+
+    def unit(self, code: str) -> dict | None:
+        return next((u for u in self.units if u["code"] == code), None)
+
+    @property
+    def channel_codes(self) -> set[str]:
+        return {c["code"] for c in self.channels}
+
+
+def available_cities() -> list[str]:
+    return sorted(p.parent.name for p in RULES_DIR.glob("*/city.json"))
+
+
+@lru_cache(maxsize=32)
+def load_city(code: str) -> CitySettings:
+    path = RULES_DIR / code / "city.json"
+    if not path.is_file():
+        raise NotFound(f"城市 {code} 的规则集不存在", f"No rule set for city {code!r}")
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    return CitySettings(
+        code=code,
+        name=raw["name"],
+        working_hours=WorkingHours.parse(raw["working_hours"]),
+        yellow_at=float(raw.get("lights", {}).get("yellow_at", 0.8)),
+        number_prefix=raw.get("number_prefix", code[:2].upper()),
+        channels=tuple(raw.get("channels", [])),
+        units=tuple(raw.get("units", [])),
+        raw=raw,
+    )
+
+
+def rule_files(code: str) -> dict[str, bytes]:
+    """The DMN tables of a city's rule set as shipped in the repository."""
+    return {p.name: p.read_bytes() for p in sorted((RULES_DIR / code).glob("*.dmn"))}
+
+
+def lifecycle_files() -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(BPMN_DIR.glob("*.bpmn"))}
+
+
+def calendar_for(session: Session, city: str) -> WorkingCalendar:
+    """The city's calendar with admin overrides ('*' rows apply to every city; a city row wins)."""
+    settings = load_city(city)
+    rows = session.scalars(select(CalendarOverride).where(CalendarOverride.city.in_(["*", city]))).all()
+    overrides: dict = {}
+    for row in sorted(rows, key=lambda r: r.city != "*"):
+        overrides[row.day] = row.is_working
+    return WorkingCalendar(settings.working_hours, overrides)

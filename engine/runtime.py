@@ -1,0 +1,266 @@
+"""Running one ticket's workflow inside a command: load, advance, record, mirror, save.
+
+A ``TicketRun`` is created under the ticket's lock. It attaches the restricted script engine (with
+the engine clock and the city calendar as the only functions), records every task completion,
+decision and timer firing in the event log, mirrors open user tasks and waiting timers into their
+tables, and writes the instance back without its spec.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from .calendar import WorkingCalendar
+from .cities import calendar_for, load_city
+from .clock import Clock, iso, parse_iso
+from .errors import WorkflowFailed
+from .models import Deployment, Event, TaskRow, Ticket, Timer
+from .scripting import make_script_engine
+from .spiff import EngineDurationTimerEventDefinition, EngineTimeDateEventDefinition, codec_for
+
+# Status shown for a ticket while one of these user tasks is open.
+TASK_STATUS = {
+    "dispatch": "dispatching", "sign": "signing", "approve_return": "return_approval",
+    "handle": "handling", "approve_extension_unit": "extension_approval",
+    "approve_extension": "extension_review", "approve_reply": "reply_approval",
+    "review_reply": "reply_review", "callback": "callback",
+}
+# Which deadline governs a task when the diagram does not name one (property "due").
+DEFAULT_DUE = {"sign": "sign_due_at", "handle": "handle_due_at", "approve_reply": "handle_due_at",
+               "approve_extension_unit": "handle_due_at", "approve_extension": "handle_due_at"}
+_ENGINE_TIMERS = (EngineTimeDateEventDefinition, EngineDurationTimerEventDefinition)
+
+
+def script_functions(clock: Clock, calendar: WorkingCalendar) -> dict:
+    """The only callables a diagram's scripts and expressions can reach (ISO strings in and out)."""
+
+    def now() -> str:
+        return iso(clock.now())
+
+    def add_working_hours(start: str, hours) -> str:
+        return iso(calendar.add_working_hours(parse_iso(start), float(hours)))
+
+    def add_working_days(start: str, days) -> str:
+        return iso(calendar.add_working_days(parse_iso(start), float(days)))
+
+    def working_hours_between(start: str, end: str) -> float:
+        return calendar.working_hours_between(parse_iso(start), parse_iso(end))
+
+    def is_before(first: str, second: str) -> bool:
+        return parse_iso(first) <= parse_iso(second)
+
+    def half_day_deadline(received: str) -> str:
+        return iso(calendar.half_day_deadline(parse_iso(received)))
+
+    return {f.__name__: f for f in (now, add_working_hours, add_working_days, working_hours_between,
+                                    is_before, half_day_deadline)}
+
+
+def user_task_properties(task) -> dict:
+    return (getattr(task.task_spec, "extensions", None) or {}).get("properties", {})
+
+
+def ready_user_tasks(workflow: BpmnWorkflow) -> list:
+    return [t for t in workflow.get_tasks(state=TaskState.READY) if t.task_spec.manual]
+
+
+def _json_safe(data: dict) -> dict:
+    return {k: v for k, v in data.items() if isinstance(v, (str, int, float, bool, list, dict, type(None)))}
+
+
+class TicketRun:
+    def __init__(self, session: Session, clock: Clock, ticket: Ticket, deployment: Deployment, actor: str | None):
+        self.session = session
+        self.clock = clock
+        self.ticket = ticket
+        self.deployment = deployment
+        self.actor = actor
+        self.calendar = calendar_for(session, ticket.city)
+        self.city = load_city(ticket.city)
+        self.engine = make_script_engine(script_functions(clock, self.calendar))
+        self.engine.clock = clock
+        self.codec = codec_for(deployment.id, deployment.spec_json)
+        self._seq = None
+        self._snapshots: dict = {}
+        self.workflow: BpmnWorkflow | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def create(self, start_data: dict) -> None:
+        self.workflow = self.codec.new_workflow(self.engine)
+        for task in self.workflow.get_tasks(state=TaskState.READY):
+            task.data.update(start_data)
+        self._advance()
+
+    def load(self) -> None:
+        self.workflow = self.codec.load(self.ticket.workflow_state, self.engine)
+
+    def complete(self, task_id: str, data: dict) -> None:
+        task = self.workflow.get_task_from_id(_uuid(task_id))
+        task.data.update(data)
+        try:
+            task.run()
+        except SpiffWorkflowException as exc:
+            raise _workflow_failed(exc) from exc
+        self._advance()
+
+    def fire_due_timers(self) -> list[str]:
+        """Let every timer whose time has come on the engine clock fire; return their BPMN ids."""
+        fired: list[str] = []
+
+        def did_refresh(task):
+            if task.has_state(TaskState.READY) and isinstance(getattr(task.task_spec, "event_definition", None),
+                                                              _ENGINE_TIMERS):
+                fired.append(task.task_spec.name)
+
+        try:
+            self.workflow.refresh_waiting_tasks(did_refresh_task=did_refresh)
+        except SpiffWorkflowException as exc:
+            raise _workflow_failed(exc) from exc
+        self._advance()
+        return fired
+
+    def _advance(self) -> None:
+        try:
+            self.workflow.do_engine_steps(will_complete_task=self._before_task, did_complete_task=self._after_task)
+        except SpiffWorkflowException as exc:
+            raise _workflow_failed(exc) from exc
+
+    # -- recording -------------------------------------------------------------------------------
+    def _before_task(self, task) -> None:
+        self._snapshots[task.id] = dict(task.data)
+
+    def _after_task(self, task) -> None:
+        before = self._snapshots.pop(task.id, {})
+        spec = task.task_spec
+        if hasattr(spec, "dmnEngine"):
+            table = spec.dmnEngine.decision_table
+            changed = {k: v for k, v in task.data.items() if before.get(k, object()) != v}
+            self.record("decision_evaluated", task_name=spec.name,
+                        data={"decision": getattr(table, "id", None), "name": getattr(table, "name", None),
+                              "outputs": _json_safe(changed)})
+        elif isinstance(getattr(spec, "event_definition", None), _ENGINE_TIMERS):
+            self.record("timer_fired", task_name=spec.name,
+                        data={"due_at": task._get_internal_data("event_value")})
+            flag = spec.name.removesuffix("_timer")
+            if flag in ("sign_overdue", "handle_overdue"):
+                setattr(self.ticket, flag, True)
+
+    def record(self, type_: str, *, task_name: str | None = None, data: dict | None = None) -> Event:
+        if self._seq is None:
+            self._seq = self.session.scalar(select(func.coalesce(func.max(Event.seq), 0))
+                                            .where(Event.ticket_id == self.ticket.id)) if self.ticket.id else 0
+        self._seq += 1
+        event = Event(ticket_id=self.ticket.id, seq=self._seq, type=type_, actor=self.actor, at=self.clock.now(),
+                      deployment_id=self.deployment.id, task_name=task_name, data=data or {})
+        self.session.add(event)
+        return event
+
+    # -- mirroring and saving --------------------------------------------------------------------
+    def save(self) -> None:
+        """Mirror tasks/timers, refresh the ticket's columns and store the instance (no spec)."""
+        now = self.clock.now()
+        data = self._current_data()
+        ticket = self.ticket
+        old_status = ticket.status
+        ticket.kind = data.get("kind") or ticket.kind
+        ticket.unit_code = data.get("unit")
+        ticket.sign_due_at = _maybe_time(data.get("sign_due_at"))
+        ticket.handle_due_at = _maybe_time(data.get("handle_due_at"))
+        ticket.deadline_provisional = any(
+            self.calendar.is_provisional(ticket.received_at, due)
+            for due in (ticket.sign_due_at, ticket.handle_due_at) if due is not None)
+        ready = ready_user_tasks(self.workflow)
+        if self.workflow.is_completed():
+            ticket.status = "closed"
+            ticket.outcome = data.get("outcome") or "closed"
+            ticket.outcome_reason = data.get("scope_reason") if ticket.outcome == "rejected" else None
+            ticket.closed_at = _maybe_time(data.get("closed_at")) or now
+        elif ready:
+            ticket.status = TASK_STATUS.get(ready[0].task_spec.name, ready[0].task_spec.name)
+        ticket.updated_at = now
+        ticket.workflow_state = self.codec.dump(self.workflow)
+        ticket.version = (ticket.version or 0)  # the ORM bumps it on flush
+        self.session.flush()   # assigns ids for a new ticket
+        self._sync_tasks(ready, now)
+        self._sync_timers(now)
+        if old_status != ticket.status:
+            self.record("status_changed", data={"from": old_status, "to": ticket.status,
+                                                "outcome": ticket.outcome if ticket.status == "closed" else None})
+
+    def _current_data(self) -> dict:
+        """The instance's variables: the last completed task's data, or the workflow's at the end."""
+        if self.workflow.is_completed():
+            return self.workflow.data or (self.workflow.last_task.data if self.workflow.last_task else {})
+        ready = ready_user_tasks(self.workflow)
+        if ready:
+            return ready[0].data
+        return self.workflow.last_task.data if self.workflow.last_task else {}
+
+    def _sync_tasks(self, ready: list, now: datetime) -> None:
+        existing = {row.id: row for row in self.session.scalars(
+            select(TaskRow).where(TaskRow.ticket_id == self.ticket.id, TaskRow.state == "ready"))}
+        ready_ids = set()
+        for task in ready:
+            task_id = str(task.id)
+            ready_ids.add(task_id)
+            if task_id in existing:
+                continue
+            props = user_task_properties(task)
+            due = _maybe_time(task.data.get(props.get("due") or DEFAULT_DUE.get(task.task_spec.name, "")))
+            warn = None
+            if due is not None and due > now:
+                span = self.calendar.working_hours_between(now, due)
+                warn = self.calendar.add_working_hours(now, span * self.city.yellow_at)
+            self.session.add(TaskRow(
+                id=task_id, ticket_id=self.ticket.id, name=task.task_spec.name,
+                title=task.task_spec.bpmn_name or task.task_spec.name, form=props.get("form", task.task_spec.name),
+                role=props.get("role", "dispatcher"),
+                unit_code=task.data.get("unit") if props.get("unit_scoped") == "true" else None,
+                state="ready", created_at=now, warn_at=warn, due_at=due))
+            self.record("task_created", task_name=task.task_spec.name, data={"task_id": task_id})
+        for task_id, row in existing.items():
+            if task_id not in ready_ids:
+                row.state = "cancelled" if row.completed_at is None else "completed"
+
+    def _sync_timers(self, now: datetime) -> None:
+        waiting = {}
+        for task in self.workflow.get_tasks(state=TaskState.WAITING):
+            if isinstance(getattr(task.task_spec, "event_definition", None), _ENGINE_TIMERS):
+                value = task._get_internal_data("event_value")
+                if value:
+                    waiting[str(task.id)] = (task.task_spec.name, parse_iso(value))
+        rows = self.session.scalars(select(Timer).where(Timer.ticket_id == self.ticket.id)).all()
+        known = {(r.name, r.due_at) for r in rows}
+        for row in rows:
+            if row.state == "pending" and row.task_id not in waiting:
+                row.state = "cancelled"
+        for task_id, (name, due) in waiting.items():
+            # One row per deadline: re-entering a task with the same deadline does not fire again.
+            if (name, due) not in known:
+                self.session.add(Timer(ticket_id=self.ticket.id, name=name, task_id=task_id, due_at=due,
+                                       state="pending"))
+
+
+def _maybe_time(value) -> datetime | None:
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        return parse_iso(value)
+    except ValueError:
+        return None
+
+
+def _uuid(task_id: str):
+    from uuid import UUID
+    return UUID(task_id)
+
+
+def _workflow_failed(exc: Exception) -> WorkflowFailed:
+    detail = str(exc)
+    return WorkflowFailed(f"流程执行出错，操作未保存：{detail}", f"The workflow failed; nothing was saved: {detail}",
+                          details={"error": detail})
