@@ -12,6 +12,9 @@ from typing import Iterator
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from .errors import Conflict
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -53,6 +56,9 @@ class Database:
         try:
             yield session
             session.commit()
+        except StaleDataError as exc:
+            session.rollback()
+            raise Conflict() from exc
         except BaseException:
             session.rollback()
             raise

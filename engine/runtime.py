@@ -84,7 +84,7 @@ class TicketRun:
         self.city = load_city(ticket.city)
         self.engine = make_script_engine(script_functions(clock, self.calendar))
         self.engine.clock = clock
-        self.codec = codec_for(deployment.id, deployment.spec_json)
+        self.codec = codec_for(deployment.content_hash, deployment.spec_json)
         self._seq = None
         self._snapshots: dict = {}
         self.workflow: BpmnWorkflow | None = None
@@ -110,19 +110,23 @@ class TicketRun:
 
     def fire_due_timers(self) -> list[str]:
         """Let every timer whose time has come on the engine clock fire; return their BPMN ids."""
-        fired: list[str] = []
-
-        def did_refresh(task):
-            if task.has_state(TaskState.READY) and isinstance(getattr(task.task_spec, "event_definition", None),
-                                                              _ENGINE_TIMERS):
-                fired.append(task.task_spec.name)
-
+        waiting = self._waiting_timers()
         try:
-            self.workflow.refresh_waiting_tasks(did_refresh_task=did_refresh)
+            self.workflow.refresh_timers()
         except SpiffWorkflowException as exc:
             raise _workflow_failed(exc) from exc
         self._advance()
-        return fired
+        still_waiting = self._waiting_timers()
+        return [name for task_id, (name, _due) in waiting.items() if task_id not in still_waiting]
+
+    def _waiting_timers(self) -> dict[str, tuple[str, datetime]]:
+        waiting = {}
+        for task in self.workflow.get_tasks(state=TaskState.WAITING):
+            if isinstance(getattr(task.task_spec, "event_definition", None), _ENGINE_TIMERS):
+                value = task._get_internal_data("event_value")
+                if value:
+                    waiting[str(task.id)] = (task.task_spec.name, parse_iso(value))
+        return waiting
 
     def _advance(self) -> None:
         try:
@@ -141,7 +145,8 @@ class TicketRun:
             table = spec.dmnEngine.decision_table
             changed = {k: v for k, v in task.data.items() if before.get(k, object()) != v}
             self.record("decision_evaluated", task_name=spec.name,
-                        data={"decision": getattr(table, "id", None), "name": getattr(table, "name", None),
+                        data={"decision": self.codec.decision_ids.get(table.id, table.id), "table": table.id,
+                              "name": table.name,
                               "outputs": _json_safe(changed)})
         elif isinstance(getattr(spec, "event_definition", None), _ENGINE_TIMERS):
             self.record("timer_fired", task_name=spec.name,
@@ -184,7 +189,6 @@ class TicketRun:
             ticket.status = TASK_STATUS.get(ready[0].task_spec.name, ready[0].task_spec.name)
         ticket.updated_at = now
         ticket.workflow_state = self.codec.dump(self.workflow)
-        ticket.version = (ticket.version or 0)  # the ORM bumps it on flush
         self.session.flush()   # assigns ids for a new ticket
         self._sync_tasks(ready, now)
         self._sync_timers(now)
@@ -228,12 +232,7 @@ class TicketRun:
                 row.state = "cancelled" if row.completed_at is None else "completed"
 
     def _sync_timers(self, now: datetime) -> None:
-        waiting = {}
-        for task in self.workflow.get_tasks(state=TaskState.WAITING):
-            if isinstance(getattr(task.task_spec, "event_definition", None), _ENGINE_TIMERS):
-                value = task._get_internal_data("event_value")
-                if value:
-                    waiting[str(task.id)] = (task.task_spec.name, parse_iso(value))
+        waiting = self._waiting_timers()
         rows = self.session.scalars(select(Timer).where(Timer.ticket_id == self.ticket.id)).all()
         known = {(r.name, r.due_at) for r in rows}
         for row in rows:

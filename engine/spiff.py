@@ -89,10 +89,12 @@ _SERIALIZER = BpmnWorkflowSerializer(_serializer_registry())
 
 
 class ParsedDiagrams:
-    def __init__(self, process_id, spec, subprocess_specs):
+    def __init__(self, process_id, spec, subprocess_specs, decision_ids=None):
         self.process_id = process_id
         self.spec = spec
         self.subprocess_specs = subprocess_specs
+        # decision table id -> decision id (SpiffWorkflow keeps only the table), for the audit trail
+        self.decision_ids = decision_ids or {}
 
 
 def _iter_task_specs(spec, subprocess_specs):
@@ -103,8 +105,13 @@ def _iter_task_specs(spec, subprocess_specs):
 def parse_diagrams(bpmn_files: dict[str, bytes], dmn_files: dict[str, bytes], process_id: str) -> ParsedDiagrams:
     """Parse untrusted XML; raises lxml/SpiffWorkflow errors for the caller to report."""
     parser = SpiffBpmnParser()
+    decision_ids = {}
     for name, data in dmn_files.items():
-        parser.add_dmn_xml(etree.fromstring(data, SAFE_XML), filename=name)
+        root = etree.fromstring(data, SAFE_XML)
+        for decision in root.iter("{*}decision"):
+            for table in decision.iter("{*}decisionTable"):
+                decision_ids[table.get("id")] = decision.get("id")
+        parser.add_dmn_xml(root, filename=name)
     for name, data in bpmn_files.items():
         parser.add_bpmn_xml(etree.fromstring(data, SAFE_XML), filename=name)
     spec = parser.get_spec(process_id)
@@ -114,7 +121,7 @@ def parse_diagrams(bpmn_files: dict[str, bytes], dmn_files: dict[str, bytes], pr
         engine_class = _ENGINE_TIMERS.get(type(definition))
         if engine_class is not None:
             definition.__class__ = engine_class   # same state, clock-aware behaviour
-    return ParsedDiagrams(process_id, spec, subprocess_specs)
+    return ParsedDiagrams(process_id, spec, subprocess_specs, decision_ids)
 
 
 def iter_task_specs(parsed: ParsedDiagrams):
@@ -126,6 +133,7 @@ def serialize_spec(parsed: ParsedDiagrams) -> str:
     return json.dumps({
         "spec": registry.convert(parsed.spec),
         "subprocess_specs": {name: registry.convert(s) for name, s in parsed.subprocess_specs.items()},
+        "decision_ids": parsed.decision_ids,
     })
 
 
@@ -141,6 +149,7 @@ class WorkflowCodec:
         registry = _SERIALIZER.registry
         self.spec = registry.restore(spec_dicts["spec"])
         self.subprocess_specs = {name: registry.restore(s) for name, s in spec_dicts["subprocess_specs"].items()}
+        self.decision_ids = spec_dicts.get("decision_ids", {})
         self._converter = registry.convert_to_dict[registry.typenames[BpmnWorkflow]].args[1].__self__
 
     def new_workflow(self, script_engine: PythonScriptEngine) -> BpmnWorkflow:
@@ -175,12 +184,12 @@ class WorkflowCodec:
         return workflow
 
 
-_CODECS: dict[int, WorkflowCodec] = {}
+_CODECS: dict[str, WorkflowCodec] = {}
 
 
-def codec_for(deployment_id: int, spec_json: str) -> WorkflowCodec:
-    """Parsed specs are immutable per deployment, so each process keeps them in memory."""
-    codec = _CODECS.get(deployment_id)
+def codec_for(content_hash: str, spec_json: str) -> WorkflowCodec:
+    """Parsed specs are immutable per deployment content, so each process keeps them in memory."""
+    codec = _CODECS.get(content_hash)
     if codec is None:
-        codec = _CODECS[deployment_id] = WorkflowCodec(spec_json)
+        codec = _CODECS[content_hash] = WorkflowCodec(spec_json)
     return codec

@@ -1,0 +1,34 @@
+# The two set-up commands (see README): `make run` and `make test`. Both create the virtualenv and
+# install the pinned requirements on first use.
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+FLASK  := $(BIN)/flask --app app
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: run test bench deps
+
+$(BIN)/.installed: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt
+	touch $@
+
+deps: $(BIN)/.installed
+
+# Migrate the embedded SQLite database, load Nantong with demo users and sample tickets (once),
+# then start the scheduler process and the web app.
+run: deps
+	$(FLASK) db upgrade
+	$(FLASK) demo load --city nantong
+	@echo "Open http://$(HOST):$(PORT)/  (demo accounts: see README, password 'demo')"
+	@bash -c 'set -m; $(FLASK) scheduler & SCHED=$$!; trap "kill $$SCHED 2>/dev/null" EXIT INT TERM; \
+	  $(FLASK) run --host $(HOST) --port $(PORT)'
+
+# The whole suite. PostgreSQL tests run when HOTLINE_TEST_POSTGRES_URL is set (.ci/run sets it)
+# and are skipped with a visible reason otherwise.
+test: deps
+	$(BIN)/python -m pytest -q
+
+bench: deps
+	$(BIN)/python -m bench.throughput

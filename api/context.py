@@ -1,0 +1,108 @@
+"""Per-request plumbing: one unit of work per request, the engine clock and the signed-in principal.
+
+The session opens lazily, is committed after a successful response and rolled back otherwise, so
+handlers never commit and a failed request leaves nothing behind.
+"""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import current_app, g, request, session as cookie_session
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine import accounts
+from engine.clock import SystemClock
+from engine.errors import AuthenticationFailed, Conflict, PermissionDenied
+from engine.facade import Hotline
+from engine.testclock import engine_clock
+
+
+def db():
+    return current_app.extensions["hotline_db"]
+
+
+def settings():
+    return current_app.extensions["hotline_settings"]
+
+
+def session():
+    if "db_session" not in g:
+        g.db_session = db().sessions()
+    return g.db_session
+
+
+def clock():
+    if "engine_clock" not in g:
+        g.engine_clock = engine_clock(session(), settings().test_clock)
+    return g.engine_clock
+
+
+def hotline() -> Hotline:
+    return Hotline(session(), clock())
+
+
+def principal():
+    return g.principal
+
+
+def commit_or_rollback(response):
+    s = g.pop("db_session", None)
+    if s is None:
+        return response
+    try:
+        if response.status_code < 400:
+            s.commit()
+        else:
+            s.rollback()
+    except StaleDataError:
+        s.rollback()
+        from .errors import domain_error
+        response = domain_error(Conflict())
+    finally:
+        s.close()
+    return response
+
+
+def discard_session(_exc=None):
+    s = g.pop("db_session", None)
+    if s is not None:
+        s.rollback()
+        s.close()
+
+
+def require_token(view):
+    """API authentication: ``Authorization: Bearer <token>`` from POST /api/v1/auth/token."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AuthenticationFailed("缺少访问令牌", "Missing bearer token")
+        # Token expiry is real time, never the (possibly moved) engine clock.
+        g.principal = accounts.principal_for_token(session(), token.strip(), SystemClock().now())
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def require_roles(*roles):
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if not g.principal.has(*roles):
+                raise PermissionDenied()
+            return view(*args, **kwargs)
+        return wrapper
+    return decorate
+
+
+def page_principal():
+    """The principal of the browser session, or None."""
+    username = cookie_session.get("user")
+    if not username:
+        return None
+    return accounts.principal_for_username(session(), username)
+
+
+def register(app) -> None:
+    app.after_request(commit_or_rollback)
+    app.teardown_request(discard_session)

@@ -1,0 +1,79 @@
+"""The one place where domain errors become HTTP statuses.
+
+Every error body is ``{"error": {"code", "message", "details"}}`` with the message in the user's
+language (``?lang=``, the ``lang`` cookie, then Accept-Language; Chinese by default).
+"""
+from __future__ import annotations
+
+from flask import jsonify, request
+from marshmallow import ValidationError
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import HTTPException
+
+from engine import errors as E
+
+STATUS = {
+    E.ValidationFailed: 422,
+    E.DeploymentInvalid: 422,
+    E.NotFound: 404,
+    E.TaskNotOpen: 409,
+    E.Conflict: 409,
+    E.AuthenticationFailed: 401,
+    E.PermissionDenied: 403,
+    E.WorkflowFailed: 422,
+}
+
+HTTP_MESSAGES = {
+    400: ("请求格式错误", "Bad request"), 401: ("请先登录", "Authentication required"),
+    403: ("无权访问", "Forbidden"), 404: ("资源不存在", "Not found"),
+    405: ("不支持该请求方法", "Method not allowed"), 413: ("上传内容过大", "Upload too large"),
+    415: ("不支持的内容类型", "Unsupported media type"), 429: ("请求过于频繁", "Too many requests"),
+}
+
+
+def language() -> str:
+    lang = request.args.get("lang") or request.cookies.get("lang")
+    if lang in ("zh", "en"):
+        return lang
+    best = request.accept_languages.best_match(["zh", "zh-CN", "en"], default="zh")
+    return "en" if best.startswith("en") else "zh"
+
+
+def status_for(error: E.DomainError) -> int:
+    for cls in type(error).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 400
+
+
+def error_response(code: str, message: str, status: int, details=None):
+    response = jsonify({"error": {"code": code, "message": message, "details": details}})
+    response.status_code = status
+    return response
+
+
+def domain_error(error: E.DomainError):
+    return error_response(error.code, error.message(language()), status_for(error), error.details)
+
+
+def schema_error(error: ValidationError):
+    zh, en = "提交的数据不符合要求", "The submitted data is invalid"
+    return error_response("validation_failed", en if language() == "en" else zh, 422, error.messages)
+
+
+def stale_error(_error: StaleDataError):
+    return domain_error(E.Conflict())
+
+
+def http_error(error: HTTPException):
+    if not request.path.startswith(("/api/", "/open311/")):
+        return error
+    zh, en = HTTP_MESSAGES.get(error.code, (error.name, error.name))
+    return error_response(f"http_{error.code}", en if language() == "en" else zh, error.code)
+
+
+def register(app) -> None:
+    app.register_error_handler(E.DomainError, domain_error)
+    app.register_error_handler(ValidationError, schema_error)
+    app.register_error_handler(StaleDataError, stale_error)
+    app.register_error_handler(HTTPException, http_error)

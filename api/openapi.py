@@ -1,0 +1,77 @@
+"""The OpenAPI 3 document (built from the marshmallow schemas) and a browsable page for it."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Blueprint, jsonify, render_template
+
+from . import schemas as S
+
+bp = Blueprint("openapi", __name__)
+
+J = "application/json"
+# (method, path, summary, request schema, {status: response schema}, query schema, auth)
+OPERATIONS = [
+    ("post", "/api/v1/auth/token", "Issue an API token", S.TokenRequest, {201: S.TokenResponse, 401: S.ErrorOut, 422: S.ErrorOut}, None, False),
+    ("post", "/api/v1/auth/revoke", "Revoke the token used for this call", None, {204: None, 401: S.ErrorOut}, None, True),
+    ("post", "/api/v1/tickets", "Create a ticket (intake)", S.TicketCreate, {201: S.TicketOut, 403: S.ErrorOut, 404: S.ErrorOut, 422: S.ErrorOut}, None, True),
+    ("get", "/api/v1/tickets", "List tickets with filters and paging", None, {200: S.TicketPage, 422: S.ErrorOut}, S.TicketQuery, True),
+    ("get", "/api/v1/tickets/{ticket_id}", "Get a ticket", None, {200: S.TicketOut, 404: S.ErrorOut}, None, True),
+    ("get", "/api/v1/tickets/{ticket_id}/events", "A ticket's event log", None, {200: S.EventList, 404: S.ErrorOut}, None, True),
+    ("get", "/api/v1/tickets/{ticket_id}/tasks", "A ticket's tasks", None, {200: S.TaskList, 404: S.ErrorOut}, None, True),
+    ("get", "/api/v1/tasks", "Task inbox (unit, assignee=me, state)", None, {200: S.TaskList, 422: S.ErrorOut}, S.TaskQuery, True),
+    ("get", "/api/v1/tasks/{task_id}", "A task with its form definition", None, {200: S.TaskDetail, 404: S.ErrorOut}, None, True),
+    ("post", "/api/v1/tasks/{task_id}/claim", "Claim a task", None, {200: S.TaskOut, 403: S.ErrorOut, 404: S.ErrorOut, 409: S.ErrorOut}, None, True),
+    ("post", "/api/v1/tasks/{task_id}/complete", "Complete a task with form data", S.TaskComplete, {200: S.TicketOut, 403: S.ErrorOut, 404: S.ErrorOut, 409: S.ErrorOut, 422: S.ErrorOut}, None, True),
+    ("get", "/api/v1/deployments", "List deployments", None, {200: S.DeploymentList}, None, True),
+    ("post", "/api/v1/deployments", "Deploy .bpmn/.dmn files as a rule set (multipart: name, files[])", "multipart", {200: S.DeploymentOut, 201: S.DeploymentOut, 403: S.ErrorOut, 422: S.ErrorOut}, None, True),
+    ("put", "/api/v1/test/clock", "Set the engine clock (HOTLINE_TEST_CLOCK=1 only)", S.ClockSet, {200: S.ClockOut, 404: S.ErrorOut}, None, True),
+    ("get", "/api/v1/test/clock", "Read the engine clock (HOTLINE_TEST_CLOCK=1 only)", None, {200: S.ClockOut, 404: S.ErrorOut}, None, True),
+    ("post", "/api/v1/test/tick", "Run one timer sweep now (HOTLINE_TEST_CLOCK=1 only)", None, {200: S.TickOut, 404: S.ErrorOut}, None, True),
+]
+
+
+@lru_cache(maxsize=1)
+def document() -> dict:
+    spec = APISpec(title="12345 Hotline Platform API", version="1.0.0", openapi_version="3.0.3",
+                   plugins=[MarshmallowPlugin()],
+                   info={"description": "Ticket lifecycle API. All datetimes are ISO 8601 with +08:00."})
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    for method, path, summary, request, responses, query, auth in OPERATIONS:
+        operation = {"summary": summary, "responses": {}}
+        params = [{"name": p[1:-1], "in": "path", "required": True,
+                   "schema": {"type": "integer" if p == "{ticket_id}" else "string"}}
+                  for p in path.split("/") if p.startswith("{")]
+        if query is not None:
+            params.append({"in": "query", "schema": query})
+        if params:
+            operation["parameters"] = params
+        if request == "multipart":
+            operation["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": {
+                "type": "object", "required": ["name", "files"],
+                "properties": {"name": {"type": "string"}, "activate": {"type": "boolean"},
+                               "files": {"type": "array", "items": {"type": "string", "format": "binary"}}}}}}}
+        elif request is not None:
+            operation["requestBody"] = {"required": True, "content": {J: {"schema": request}}}
+        for status, schema in responses.items():
+            entry = {"description": str(status)}
+            if schema is not None:
+                entry["content"] = {J: {"schema": schema}}
+            operation["responses"][str(status)] = entry
+        if auth:
+            operation["security"] = [{"bearer": []}]
+            operation["responses"].setdefault("401", {"description": "401", "content": {J: {"schema": S.ErrorOut}}})
+        spec.path(path=path, operations={method: operation})
+    return spec.to_dict()
+
+
+@bp.get("/api/v1/openapi.json")
+def openapi_json():
+    return jsonify(document())
+
+
+@bp.get("/api/v1/docs")
+def openapi_page():
+    return render_template("api_docs.html", doc=document())

@@ -1,0 +1,171 @@
+"""Server-rendered pages: sign-in, the inbox, task forms, ticket pages and a quick intake form."""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import (Blueprint, flash, g, make_response, redirect, render_template, request, session as cookie,
+                   url_for)
+from marshmallow import ValidationError
+
+from engine import accounts
+from engine.cities import available_cities, load_city
+from engine.errors import AuthenticationFailed, DomainError, ValidationFailed
+from engine.facade import REQUEST_TYPES, SCOPES
+
+from . import schemas as S
+from .context import clock, hotline, page_principal, session
+from .i18n import current_language, t
+from .presenters import task_dict, ticket_dict
+
+bp = Blueprint("pages", __name__)
+
+
+def login_required(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        g.principal = page_principal()
+        if g.principal is None:
+            return redirect(url_for("pages.login", next=request.path))
+        return view(*args, **kwargs)
+    return wrapper
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    error = None
+    if request.method == "POST":
+        try:
+            user = accounts.authenticate(session(), request.form.get("username", ""), request.form.get("password", ""))
+        except AuthenticationFailed:
+            error = t("login_failed")
+        else:
+            cookie.clear()
+            cookie["user"] = user.username
+            target = request.args.get("next", "")
+            return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("pages.inbox"))
+    return render_template("login.html", error=error), 401 if error else 200
+
+
+@bp.post("/logout")
+def logout():
+    cookie.clear()
+    return redirect(url_for("pages.login"))
+
+
+@bp.get("/lang/<code>")
+def switch_language(code):
+    response = make_response(redirect(request.referrer or url_for("pages.inbox")))
+    if code in ("zh", "en"):
+        response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Lax")
+    return response
+
+
+@bp.get("/")
+@login_required
+def home():
+    return redirect(url_for("pages.inbox"))
+
+
+@bp.get("/inbox")
+@login_required
+def inbox():
+    facade = hotline()
+    rows = facade.list_tasks(g.principal, state="ready")
+    now = clock().now()
+    tasks = [task_dict(session(), r, now) for r in rows]
+    q = request.args.get("q", "").strip()
+    if q:
+        tasks = [x for x in tasks if q in (x["ticket_number"] or "") or q in x["title"]]
+    counts = {"to_sign": sum(x["name"] == "sign" for x in tasks), "to_handle": sum(x["name"] == "handle" for x in tasks),
+              "overdue": sum(x["light"] == "red" for x in tasks),
+              "returned": sum(x["name"] == "dispatch" and _was_returned(facade, x) for x in tasks)}
+    return render_template("inbox.html", tasks=tasks, counts=counts, q=q)
+
+
+def _was_returned(facade, task) -> bool:
+    return any(e.type == "task_completed" and e.task_name == "approve_return"
+               for e in facade.ticket_events(g.principal, task["ticket_id"]))
+
+
+@bp.route("/tasks/<task_id>", methods=["GET", "POST"])
+@login_required
+def task_page(task_id):
+    facade = hotline()
+    row = facade.get_task(g.principal, task_id)
+    ticket = facade.get_ticket(g.principal, row.ticket_id)
+    errors, values, status = {}, {}, 200
+    if request.method == "POST":
+        values = {k: v for k, v in request.form.items() if k != "csrf_token"}
+        if request.form.get("_action") == "claim":
+            facade.claim_task(g.principal, task_id)
+            return redirect(url_for("pages.task_page", task_id=task_id))
+        values.pop("_action", None)
+        try:
+            facade.complete_task(g.principal, task_id, values)
+        except ValidationFailed as exc:
+            # Nothing is lost: the form is shown again with what the handler typed.
+            session().rollback()
+            errors, status = exc.details or {}, 422
+        else:
+            flash(t("completed"))
+            return redirect(url_for("pages.inbox"))
+    now = clock().now()
+    return render_template("task_form.html", task=task_dict(session(), row, now), form=facade.task_form(row),
+                           ticket=ticket_dict(session(), ticket, now), events=facade.ticket_events(g.principal, ticket.id),
+                           errors=errors, values=values, may_act=facade._may_act(g.principal, row)), status
+
+
+@bp.get("/tickets")
+@login_required
+def ticket_list():
+    items, total = hotline().list_tickets(g.principal, q=request.args.get("q") or None,
+                                          page=max(1, request.args.get("page", 1, type=int)), per_page=50)
+    now = clock().now()
+    return render_template("tickets.html", tickets=[ticket_dict(session(), x, now) for x in items], total=total,
+                           q=request.args.get("q", ""))
+
+
+@bp.get("/tickets/<int:ticket_id>")
+@login_required
+def ticket_page(ticket_id):
+    facade = hotline()
+    ticket = facade.get_ticket(g.principal, ticket_id)
+    now = clock().now()
+    return render_template("ticket.html", ticket=ticket_dict(session(), ticket, now),
+                           tasks=[task_dict(session(), r, now) for r in facade.list_tasks(g.principal, ticket_id=ticket_id, state=None)],
+                           events=facade.ticket_events(g.principal, ticket_id))
+
+
+@bp.route("/intake", methods=["GET", "POST"])
+@login_required
+def intake():
+    cities = available_cities()
+    city = load_city(request.form.get("city") or (g.principal.city if g.principal.city in cities else cities[0]))
+    errors, values, status = {}, {}, 200
+    if request.method == "POST":
+        values = request.form.to_dict()
+        payload = {k: values.get(k) or None for k in ("city", "channel", "request_type", "title", "content",
+                                                        "address", "scope", "direct_answer")}
+        payload["scope"] = payload["scope"] or "normal"
+        payload["citizen"] = {"name": values.get("citizen_name") or None, "phone": values.get("citizen_phone") or None}
+        try:
+            ticket = hotline().start_ticket(g.principal, S.TicketCreate().load(payload))
+        except ValidationError as exc:
+            errors, status = exc.messages, 422
+        except ValidationFailed as exc:
+            session().rollback()
+            errors, status = exc.details or {}, 422
+        else:
+            flash(f"{t('created')}：{ticket.number}")
+            return redirect(url_for("pages.ticket_page", ticket_id=ticket.id))
+    return render_template("intake.html", city=city, cities=cities, request_types=REQUEST_TYPES, scopes=SCOPES,
+                           errors=errors, values=values), status
+
+
+def register_error_pages(app) -> None:
+    @app.errorhandler(DomainError)
+    def _domain_page(error):
+        from .errors import domain_error, status_for
+        if request.path.startswith("/api/"):
+            return domain_error(error)
+        return render_template("error.html", message=error.message(current_language())), status_for(error)

@@ -1,0 +1,235 @@
+"""Marshmallow schemas for the JSON API. Every datetime is ISO 8601 in +08:00."""
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+
+from engine.clock import SHANGHAI, iso
+from engine.facade import REQUEST_TYPES, SCOPES
+
+
+class Time(fields.AwareDateTime):
+    """Loads ISO 8601 (a missing offset means Beijing time); dumps +08:00."""
+
+    def __init__(self, **kwargs):
+        super().__init__(default_timezone=SHANGHAI, **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return iso(value)
+
+
+class Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class TokenRequest(Strict):
+    username = fields.String(required=True, validate=validate.Length(1, 80))
+    password = fields.String(required=True, validate=validate.Length(1, 200))
+
+
+class TokenResponse(Schema):
+    token = fields.String()
+    expires_at = Time()
+    username = fields.String()
+    roles = fields.List(fields.String())
+    unit = fields.String(allow_none=True)
+
+
+class Citizen(Strict):
+    name = fields.String(validate=validate.Length(max=100), allow_none=True)
+    phone = fields.String(validate=validate.Regexp(r"^[0-9+\-() ]{3,40}$"), allow_none=True)
+
+
+class TicketCreate(Strict):
+    city = fields.String(required=True, validate=validate.Regexp(r"^[a-z_]{2,40}$"))
+    channel = fields.String(required=True, validate=validate.Length(1, 40))
+    request_type = fields.String(required=True, validate=validate.OneOf(REQUEST_TYPES))
+    title = fields.String(required=True, validate=validate.Length(1, 300))
+    content = fields.String(required=True, validate=validate.Length(1, 20000))
+    citizen = fields.Nested(Citizen, required=True)
+    address = fields.String(validate=validate.Length(max=300), allow_none=True)
+    received_at = Time(allow_none=True)
+    scope = fields.String(validate=validate.OneOf(SCOPES), load_default="normal")
+    directive_due_at = Time(allow_none=True)
+    direct_answer = fields.String(validate=validate.Length(max=4000), allow_none=True)
+
+
+class CitizenOut(Schema):
+    name = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+
+
+class TicketOut(Schema):
+    id = fields.Integer()
+    number = fields.String()
+    city = fields.String()
+    kind = fields.String()
+    status = fields.String()
+    channel = fields.String()
+    request_type = fields.String()
+    title = fields.String()
+    content = fields.String()
+    citizen = fields.Nested(CitizenOut)
+    address = fields.String(allow_none=True)
+    unit = fields.String(allow_none=True)
+    received_at = Time()
+    sign_due_at = Time(allow_none=True)
+    handle_due_at = Time(allow_none=True)
+    deadline_provisional = fields.Boolean()
+    sign_overdue = fields.Boolean()
+    handle_overdue = fields.Boolean()
+    light = fields.String(allow_none=True)
+    outcome = fields.String(allow_none=True)
+    outcome_reason = fields.String(allow_none=True)
+    closed_at = Time(allow_none=True)
+    deployment_version = fields.Integer()
+    created_at = Time()
+    updated_at = Time()
+
+
+class TicketPage(Schema):
+    items = fields.List(fields.Nested(TicketOut))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+
+
+class TicketQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE
+    city = fields.String()
+    status = fields.String()
+    unit = fields.String()
+    kind = fields.String(validate=validate.OneOf(["event", "directive"]))
+    request_type = fields.String(validate=validate.OneOf(REQUEST_TYPES))
+    overdue = fields.Boolean()
+    q = fields.String(validate=validate.Length(max=100))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
+
+
+class FormFieldOut(Schema):
+    name = fields.String()
+    type = fields.String()
+    label = fields.String()
+    label_en = fields.String()
+    required = fields.Boolean()
+    options = fields.List(fields.Dict())
+    required_when = fields.Dict()
+    max_length = fields.Integer()
+    min_length = fields.Integer()
+    min = fields.Integer()
+    max = fields.Integer()
+    help = fields.String()
+
+
+class FormOut(Schema):
+    name = fields.String()
+    title = fields.String()
+    title_en = fields.String()
+    fields_ = fields.List(fields.Nested(FormFieldOut), data_key="fields", attribute="fields")
+
+
+class TaskOut(Schema):
+    id = fields.String()
+    ticket_id = fields.Integer()
+    ticket_number = fields.String()
+    name = fields.String()
+    title = fields.String()
+    role = fields.String()
+    unit = fields.String(allow_none=True)
+    assignee = fields.String(allow_none=True)
+    state = fields.String()
+    created_at = Time()
+    warn_at = Time(allow_none=True)
+    due_at = Time(allow_none=True)
+    light = fields.String(allow_none=True)
+    completed_at = Time(allow_none=True)
+    completed_by = fields.String(allow_none=True)
+
+
+class TaskDetail(TaskOut):
+    form = fields.Nested(FormOut)
+
+
+class TaskList(Schema):
+    items = fields.List(fields.Nested(TaskOut))
+
+
+class TaskQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE
+    unit = fields.String()
+    assignee = fields.String()
+    state = fields.String(load_default="ready", validate=validate.OneOf(["ready", "completed", "cancelled"]))
+    name = fields.String()
+
+
+class TaskComplete(Strict):
+    data = fields.Dict(required=True)
+
+
+class EventOut(Schema):
+    seq = fields.Integer()
+    type = fields.String()
+    actor = fields.String(allow_none=True)
+    at = Time()
+    task_name = fields.String(allow_none=True)
+    deployment_id = fields.Integer(allow_none=True)
+    data = fields.Dict()
+
+
+class EventList(Schema):
+    items = fields.List(fields.Nested(EventOut))
+
+
+class DeploymentOut(Schema):
+    id = fields.Integer()
+    city = fields.String()
+    version = fields.Integer()
+    content_hash = fields.String()
+    process_id = fields.String()
+    serializer_version = fields.String()
+    spiff_version = fields.String()
+    active = fields.Boolean()
+    created_by = fields.String(allow_none=True)
+    created_at = Time()
+    files = fields.Method("file_names")
+    created = fields.Boolean()
+
+    def file_names(self, obj):
+        return sorted(obj.files)
+
+
+class DeploymentList(Schema):
+    items = fields.List(fields.Nested(DeploymentOut))
+
+
+class DeployForm(Schema):
+    class Meta:
+        unknown = EXCLUDE
+    name = fields.String(required=True, validate=validate.Regexp(r"^[a-z_]{2,40}$"))
+    activate = fields.Boolean(load_default=True)
+
+
+class ClockSet(Strict):
+    now = Time(required=True)
+
+
+class ClockOut(Schema):
+    now = Time()
+
+
+class TickOut(Schema):
+    fired = fields.Integer()
+    now = Time()
+
+
+class Error(Schema):
+    code = fields.String()
+    message = fields.String()
+    details = fields.Raw(allow_none=True)
+
+
+class ErrorOut(Schema):
+    error = fields.Nested(Error)

@@ -1,0 +1,116 @@
+"""Flask application factory and the operations CLI (`flask --app app ...`)."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+from jinja2 import ChoiceLoader, FileSystemLoader
+
+from api import context, errors, i18n
+from api.openapi import bp as openapi_bp
+from api.pages import bp as pages_bp, register_error_pages
+from api.v1 import bp as api_bp
+from engine import accounts, setup
+from engine.cities import available_cities
+from engine.config import Settings
+from engine.db import Database
+from engine.migrate import upgrade
+from engine.scheduler import run_forever
+from engine.testclock import engine_clock
+
+ROOT = Path(__file__).resolve().parent
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask(__name__, static_folder=str(ROOT / "api" / "static"), template_folder=str(ROOT / "api" / "templates"))
+    app.jinja_loader = ChoiceLoader([FileSystemLoader(str(ROOT / "api" / "templates")),
+                                     FileSystemLoader(str(ROOT / "forms" / "templates"))])
+    app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=settings.max_upload_bytes,
+                      SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", JSON_AS_ASCII=False)
+    app.json.ensure_ascii = False
+    app.extensions["hotline_settings"] = settings
+    app.extensions["hotline_db"] = Database(settings.database_url)
+
+    csrf = CSRFProtect(app)
+    csrf.exempt(api_bp)      # the JSON API authenticates with bearer tokens, not cookies
+    context.register(app)
+    errors.register(app)
+    i18n.register(app)
+    register_error_pages(app)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(openapi_bp)
+    app.register_blueprint(pages_bp)
+    register_cli(app)
+    return app
+
+
+def _clock_for(app):
+    test_mode = app.extensions["hotline_settings"].test_clock
+    return lambda session: engine_clock(session, test_mode)
+
+
+def register_cli(app: Flask) -> None:
+    db_group = click.Group("db", help="Database migrations.")
+
+    @db_group.command("upgrade")
+    @click.option("--revision", default="head")
+    def db_upgrade(revision):
+        """Apply Alembic migrations."""
+        upgrade(app.extensions["hotline_settings"].database_url, revision)
+        click.echo("database is at " + revision)
+
+    city_group = click.Group("city", help="City rule sets.")
+
+    @city_group.command("load")
+    @click.option("--city", "cities", multiple=True, help="City code (default: every city in rules/).")
+    def city_load(cities):
+        """Load units and deploy the shipped rule set of a city."""
+        db = app.extensions["hotline_db"]
+        for code in cities or available_cities():
+            with db.unit_of_work() as session:
+                click.echo(setup.load_city_into_db(session, _clock_for(app)(session), code))
+
+    demo_group = click.Group("demo", help="Demo data (never loaded unless asked for).")
+
+    @demo_group.command("load")
+    @click.option("--city", default="nantong")
+    def demo_load(city):
+        """Load a city with demo users (password 'demo') and sample tickets."""
+        db = app.extensions["hotline_db"]
+        with db.unit_of_work() as session:
+            summary = setup.load_demo(session, _clock_for(app)(session), city)
+        click.echo(summary)
+
+    user_group = click.Group("user", help="User accounts.")
+
+    @user_group.command("add")
+    @click.argument("name")
+    @click.option("--role", "roles", multiple=True, required=True, type=click.Choice(accounts.ROLES))
+    @click.option("--unit", default=None)
+    @click.option("--city", default=None)
+    @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+    def user_add(name, roles, unit, city, password):
+        """Create or update a user."""
+        with app.extensions["hotline_db"].unit_of_work() as session:
+            accounts.add_user(session, name, password, list(roles), unit_code=unit, city=city)
+        click.echo(f"user {name} saved with roles {', '.join(roles)}")
+
+    @app.cli.command("scheduler")
+    @click.option("--once", is_flag=True, help="Run one sweep and exit.")
+    def scheduler(once):
+        """Run the timer scheduler process (APScheduler); run one or more beside the web workers."""
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+        settings = app.extensions["hotline_settings"]
+        db = app.extensions["hotline_db"]
+        if once:
+            from engine.scheduler import sweep
+            click.echo(f"fired {sweep(db, _clock_for(app), batch=settings.scheduler_batch)}")
+            return
+        run_forever(db, _clock_for(app), interval=settings.scheduler_interval, batch=settings.scheduler_batch)
+
+    for group in (db_group, city_group, demo_group, user_group):
+        app.cli.add_command(group)

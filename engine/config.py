@@ -1,0 +1,70 @@
+"""Configuration from environment variables, validated once at start-up."""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ValidationFailed
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = Path(os.environ.get("HOTLINE_INSTANCE_DIR", ROOT / "instance"))
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    secret_key: str
+    test_clock: bool
+    scheduler_interval: float
+    scheduler_batch: int
+    max_upload_bytes: int
+    default_language: str
+
+    @classmethod
+    def from_env(cls, env=None) -> "Settings":
+        env = os.environ if env is None else env
+        problems = []
+        url = env.get("HOTLINE_DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'hotline.sqlite'}"
+        if not url.startswith(("sqlite", "postgresql")):
+            problems.append("HOTLINE_DATABASE_URL must be a sqlite:// or postgresql:// URL")
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+
+        def number(name, default, kind=float):
+            try:
+                value = kind(env.get(name, default))
+            except ValueError:
+                problems.append(f"{name} must be a number")
+                return kind(default)
+            if value <= 0:
+                problems.append(f"{name} must be positive")
+            return value
+
+        language = env.get("HOTLINE_LANGUAGE", "zh")
+        if language not in ("zh", "en"):
+            problems.append("HOTLINE_LANGUAGE must be zh or en")
+        settings = cls(
+            database_url=url,
+            secret_key=env.get("HOTLINE_SECRET_KEY") or _instance_secret(),
+            test_clock=env.get("HOTLINE_TEST_CLOCK", "0") == "1",
+            scheduler_interval=number("HOTLINE_SCHEDULER_INTERVAL", "5"),
+            scheduler_batch=number("HOTLINE_SCHEDULER_BATCH", "50", int),
+            max_upload_bytes=number("HOTLINE_MAX_UPLOAD_BYTES", str(8 * 1024 * 1024), int),
+            default_language=language,
+        )
+        if problems:
+            raise ValidationFailed("配置有误：" + "；".join(problems), "Bad configuration: " + "; ".join(problems),
+                                   details=problems)
+        return settings
+
+
+def _instance_secret() -> str:
+    """A per-installation secret kept in the instance folder, so the demo needs no set-up."""
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    path = INSTANCE_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()

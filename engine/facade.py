@@ -1,0 +1,268 @@
+"""The engine's facade: the only entry the HTTP API, the task forms, the scheduler and the CLI use.
+
+Every method runs inside the caller's unit of work (the caller commits) and takes the ticket's lock
+before changing it: a row lock on PostgreSQL, BEGIN IMMEDIATE on SQLite, and the ticket's version
+column everywhere, so two writers can never both advance one ticket.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from forms.definitions import form_names, load_form
+
+from . import deployments
+from .accounts import Principal
+from .cities import load_city
+from .clock import Clock
+from .errors import Conflict, NotFound, PermissionDenied, TaskNotOpen, ValidationFailed
+from .models import Deployment, Event, TaskRow, Ticket, Timer
+from .runtime import TicketRun
+
+REQUEST_TYPES = ("consult", "help", "suggestion", "complaint", "report", "praise")
+SCOPES = ("normal", "emergency", "litigation", "petition", "arbitration", "reconsideration", "discipline",
+          "disclosure", "outside_jurisdiction", "secret_privacy", "invalid")
+INTAKE_ROLES = ("operator", "dispatcher", "admin")
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+
+
+class Hotline:
+    def __init__(self, session: Session, clock: Clock):
+        self.session = session
+        self.clock = clock
+
+    # -- deployments -------------------------------------------------------------------------------
+    def deploy(self, actor: Principal, city: str, bpmn: dict[str, bytes], dmn: dict[str, bytes],
+               activate: bool = True) -> tuple[Deployment, bool]:
+        if not actor.has("analyst", "admin", "system"):
+            raise PermissionDenied()
+        return deployments.deploy(self.session, city, bpmn, dmn, actor=actor.username, now=self.clock.now(),
+                                  forms=set(form_names()), activate=activate)
+
+    def list_deployments(self, city: str | None = None) -> list[Deployment]:
+        query = select(Deployment).order_by(Deployment.city, Deployment.version.desc())
+        if city:
+            query = query.where(Deployment.city == city)
+        return list(self.session.scalars(query))
+
+    # -- tickets ---------------------------------------------------------------------------------
+    def start_ticket(self, actor: Principal, payload: dict) -> Ticket:
+        if not actor.has(*INTAKE_ROLES, "system"):
+            raise PermissionDenied()
+        now = self.clock.now()
+        city = load_city(payload["city"])
+        errors = {}
+        if payload["channel"] not in city.channel_codes:
+            errors["channel"] = [f"unknown channel {payload['channel']!r}"]
+        if payload["request_type"] not in REQUEST_TYPES:
+            errors["request_type"] = [f"must be one of {list(REQUEST_TYPES)}"]
+        scope = payload.get("scope") or "normal"
+        if scope not in SCOPES:
+            errors["scope"] = [f"must be one of {list(SCOPES)}"]
+        received = payload.get("received_at") or now
+        if received > now + MAX_CLOCK_SKEW:
+            errors["received_at"] = ["must not be in the future"]
+        directive_due = payload.get("directive_due_at")
+        if directive_due is not None and directive_due <= received:
+            errors["directive_due_at"] = ["must be after received_at"]
+        if errors:
+            raise ValidationFailed("工单信息不完整或有误", "The ticket data is invalid", details=errors)
+        deployment = deployments.active_deployment(self.session, city.code)
+        citizen = payload.get("citizen") or {}
+        ticket = Ticket(city=city.code, deployment_id=deployment.id, channel=payload["channel"],
+                        request_type=payload["request_type"], title=payload["title"], content=payload["content"],
+                        citizen_name=citizen.get("name"), citizen_phone=citizen.get("phone"),
+                        address=payload.get("address"), received_at=received, status="new", created_at=now,
+                        updated_at=now, workflow_state="", version=0)
+        self.session.add(ticket)
+        self.session.flush()
+        ticket.number = f"{city.number_prefix}{received:%Y%m%d}{ticket.id:07d}"
+        run = TicketRun(self.session, self.clock, ticket, deployment, actor.username)
+        run.record("ticket_created", data={"number": ticket.number, "channel": ticket.channel,
+                                           "request_type": ticket.request_type, "scope": scope,
+                                           "received_at": received.isoformat(), "deployment": deployment.version})
+        run.create({
+            "ticket_id": ticket.id, "city": city.code, "channel": ticket.channel,
+            "request_type": ticket.request_type, "title": ticket.title, "received_at": received.isoformat(),
+            "scope": scope, "directive_due_at": directive_due.isoformat() if directive_due else None,
+            "direct_answer": payload.get("direct_answer"), "dispatch_count": 0, "return_count": 0,
+            "extension_count": 0, "rehandle_count": 0, "sign_overdue": False, "handle_overdue": False,
+            "unit": None, "outcome": None,
+        })
+        run.save()
+        return ticket
+
+    def get_ticket(self, actor: Principal, ticket_id: int) -> Ticket:
+        ticket = self.session.get(Ticket, ticket_id)
+        if ticket is None or not self._can_view(actor, ticket):
+            # Same answer for "missing" and "not yours", so ids cannot be probed.
+            raise NotFound("工单不存在", "Ticket not found")
+        return ticket
+
+    def list_tickets(self, actor: Principal, *, city=None, status=None, unit=None, kind=None, request_type=None,
+                     overdue=None, q=None, page: int = 1, per_page: int = 20) -> tuple[list[Ticket], int]:
+        query = select(Ticket)
+        if not actor.is_centre:
+            query = query.where(self._unit_visible(actor))
+        for column, value in ((Ticket.city, city), (Ticket.status, status), (Ticket.unit_code, unit),
+                              (Ticket.kind, kind), (Ticket.request_type, request_type)):
+            if value:
+                query = query.where(column == value)
+        if overdue is not None:
+            flag = or_(Ticket.sign_overdue, Ticket.handle_overdue)
+            query = query.where(flag if overdue else ~flag)
+        if q:
+            like = f"%{q}%"
+            query = query.where(or_(Ticket.title.like(like), Ticket.number.like(like), Ticket.content.like(like)))
+        total = self.session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = self.session.scalars(query.order_by(Ticket.id.desc()).offset((page - 1) * per_page).limit(per_page))
+        return list(rows), total
+
+    def ticket_events(self, actor: Principal, ticket_id: int) -> list[Event]:
+        self.get_ticket(actor, ticket_id)
+        return list(self.session.scalars(select(Event).where(Event.ticket_id == ticket_id).order_by(Event.seq)))
+
+    # -- tasks -----------------------------------------------------------------------------------
+    def list_tasks(self, actor: Principal, *, unit=None, assignee=None, state="ready", ticket_id=None,
+                   name=None, limit: int = 200) -> list[TaskRow]:
+        query = select(TaskRow).join(Ticket, Ticket.id == TaskRow.ticket_id)
+        if state:
+            query = query.where(TaskRow.state == state)
+        if ticket_id is not None:
+            self.get_ticket(actor, ticket_id)
+            query = query.where(TaskRow.ticket_id == ticket_id)
+        elif not actor.has("supervisor", "admin", "auditor"):
+            # A worker's inbox: tasks of their roles, and for unit roles only their own unit.
+            allowed = [TaskRow.role.in_(actor.roles & {"dispatcher", "callback", "operator"})]
+            unit_roles = actor.roles & {"handler", "leader"}
+            if unit_roles and actor.unit_code:
+                allowed.append((TaskRow.role.in_(unit_roles)) & (TaskRow.unit_code == actor.unit_code))
+            query = query.where(or_(*allowed))
+        if unit:
+            query = query.where(TaskRow.unit_code == unit)
+        if assignee == "me":
+            query = query.where(TaskRow.assignee == actor.username)
+        elif assignee == "none":
+            query = query.where(TaskRow.assignee.is_(None))
+        elif assignee:
+            query = query.where(TaskRow.assignee == assignee)
+        if name:
+            query = query.where(TaskRow.name == name)
+        query = query.order_by(TaskRow.due_at.is_(None), TaskRow.due_at, TaskRow.created_at).limit(limit)
+        return list(self.session.scalars(query))
+
+    def get_task(self, actor: Principal, task_id: str) -> TaskRow:
+        row = self.session.get(TaskRow, task_id)
+        if row is None:
+            raise NotFound("任务不存在", "Task not found")
+        ticket = self.session.get(Ticket, row.ticket_id)
+        if not (self._can_view(actor, ticket) and (self._may_act(actor, row) or actor.is_centre)):
+            raise NotFound("任务不存在", "Task not found")
+        return row
+
+    def task_form(self, row: TaskRow) -> dict:
+        ticket = self.session.get(Ticket, row.ticket_id)
+        units = [{"value": u["code"], "label": u["name"]} for u in load_city(ticket.city).units
+                 if u.get("type") != "centre"]
+        return load_form(row.form).describe(units)
+
+    def claim_task(self, actor: Principal, task_id: str) -> TaskRow:
+        row, ticket = self._lock_task(actor, task_id)
+        if row.assignee and row.assignee != actor.username:
+            raise Conflict(f"任务已被{row.assignee}认领", f"Task already claimed by {row.assignee}")
+        row.assignee = actor.username
+        TicketRun(self.session, self.clock, ticket, self._deployment(ticket), actor.username).record(
+            "task_claimed", task_name=row.name, data={"task_id": row.id})
+        ticket.updated_at = self.clock.now()   # bumps the version: claims conflict like completions
+        return row
+
+    def complete_task(self, actor: Principal, task_id: str, data: dict) -> Ticket:
+        row, ticket = self._lock_task(actor, task_id)
+        if row.assignee and row.assignee != actor.username:
+            raise Conflict(f"任务已被{row.assignee}认领", f"Task already claimed by {row.assignee}")
+        form = load_form(row.form)
+        unit_codes = {u["code"] for u in load_city(ticket.city).units}
+        cleaned, errors = form.validate(data, unit_codes)
+        if errors:
+            raise ValidationFailed(details={e.field: [{"code": e.code, "message_zh": e.zh, "message_en": e.en}]
+                                            for e in errors})
+        run = TicketRun(self.session, self.clock, ticket, self._deployment(ticket), actor.username)
+        run.load()
+        now = self.clock.now()
+        row.state, row.completed_at, row.completed_by = "completed", now, actor.username
+        run.record("task_completed", task_name=row.name, data={"task_id": row.id, "form": cleaned})
+        run.complete(row.id, cleaned)
+        run.save()
+        return ticket
+
+    # -- timers ----------------------------------------------------------------------------------
+    def due_timer_tickets(self, limit: int) -> list[int]:
+        """Tickets with a pending timer due on the engine clock, oldest deadline first."""
+        now = self.clock.now()
+        rows = self.session.execute(select(Timer.ticket_id, func.min(Timer.due_at).label("due"))
+                                    .where(Timer.state == "pending", Timer.due_at <= now)
+                                    .group_by(Timer.ticket_id).order_by("due").limit(limit))
+        return [r.ticket_id for r in rows]
+
+    def fire_due_timers_of(self, ticket_id: int, worker: str) -> int:
+        """Fire the due timers of one ticket; returns how many fired (0 if another worker has it)."""
+        ticket = self._lock_ticket(ticket_id, skip_locked=True)
+        if ticket is None:
+            return 0
+        now = self.clock.now()
+        due = list(self.session.scalars(select(Timer).where(Timer.ticket_id == ticket_id, Timer.state == "pending",
+                                                            Timer.due_at <= now)
+                                        .execution_options(populate_existing=True)))
+        if not due:
+            return 0
+        run = TicketRun(self.session, self.clock, ticket, self._deployment(ticket), worker)
+        run.load()
+        fired_names = run.fire_due_timers()
+        for timer in due:
+            if timer.name in fired_names:
+                timer.state, timer.fired_at, timer.fired_by = "fired", now, worker
+        run.save()
+        return sum(1 for t in due if t.state == "fired")
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _deployment(self, ticket: Ticket) -> Deployment:
+        return self.session.get(Deployment, ticket.deployment_id)
+
+    def _lock_ticket(self, ticket_id: int, skip_locked: bool = False) -> Ticket | None:
+        query = (select(Ticket).where(Ticket.id == ticket_id)
+                 .with_for_update(skip_locked=skip_locked).execution_options(populate_existing=True))
+        return self.session.scalar(query)
+
+    def _lock_task(self, actor: Principal, task_id: str) -> tuple[TaskRow, Ticket]:
+        row = self.get_task(actor, task_id)
+        if not self._may_act(actor, row):
+            raise PermissionDenied("您无权办理此任务", "You may not act on this task")
+        ticket = self._lock_ticket(row.ticket_id)
+        # Re-read the task after the lock: the other writer may have completed it meanwhile.
+        row = self.session.scalar(select(TaskRow).where(TaskRow.id == task_id)
+                                  .execution_options(populate_existing=True))
+        if row.state != "ready":
+            raise TaskNotOpen()
+        return row, ticket
+
+    @staticmethod
+    def _may_act(actor: Principal, row: TaskRow) -> bool:
+        if row.role not in actor.roles:
+            return False
+        return row.unit_code is None or row.unit_code == actor.unit_code
+
+    def _unit_visible(self, actor: Principal):
+        return or_(Ticket.unit_code == actor.unit_code,
+                   exists().where(TaskRow.ticket_id == Ticket.id, TaskRow.unit_code == actor.unit_code))
+
+    def _can_view(self, actor: Principal, ticket: Ticket) -> bool:
+        if actor.is_centre or actor.has("system"):
+            return True
+        if not actor.unit_code:
+            return False
+        if ticket.unit_code == actor.unit_code:
+            return True
+        return self.session.scalar(select(exists().where(TaskRow.ticket_id == ticket.id,
+                                                         TaskRow.unit_code == actor.unit_code)))

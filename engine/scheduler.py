@@ -1,0 +1,54 @@
+"""The timer sweep: run by the separate scheduler process (APScheduler) and by the test tick.
+
+Each ticket's due timers fire in their own transaction. The ticket row is claimed with
+``FOR UPDATE SKIP LOCKED``, so several schedulers can sweep side by side and each timer fires once.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from typing import Callable
+
+from sqlalchemy.exc import OperationalError
+
+from .clock import Clock
+from .db import Database
+from .errors import Conflict, DomainError
+from .facade import Hotline
+
+log = logging.getLogger("hotline.scheduler")
+
+
+def worker_name() -> str:
+    return f"scheduler@{socket.gethostname()}:{os.getpid()}"
+
+
+def sweep(db: Database, clock_for: Callable[[object], Clock], *, batch: int = 50, worker: str | None = None) -> int:
+    """One sweep over due timers; returns how many fired."""
+    worker = worker or worker_name()
+    with db.unit_of_work() as session:
+        ticket_ids = Hotline(session, clock_for(session)).due_timer_tickets(batch)
+    fired = 0
+    for ticket_id in ticket_ids:
+        try:
+            with db.unit_of_work() as session:
+                fired += Hotline(session, clock_for(session)).fire_due_timers_of(ticket_id, worker)
+        except Conflict:
+            log.info("ticket %s changed while firing its timers; retried next sweep", ticket_id)
+        except OperationalError as exc:   # lock timeout / connection hiccup: the next sweep retries
+            log.warning("timer sweep for ticket %s failed: %s", ticket_id, exc)
+        except DomainError as exc:
+            log.error("timer of ticket %s could not fire: %s", ticket_id, exc)
+    return fired
+
+
+def run_forever(db: Database, clock_for, *, interval: float, batch: int) -> None:
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    scheduler = BlockingScheduler(timezone="Asia/Shanghai")
+    worker = worker_name()
+    scheduler.add_job(lambda: sweep(db, clock_for, batch=batch, worker=worker), "interval", seconds=interval,
+                      id="timer_sweep", max_instances=1, coalesce=True)
+    log.info("%s sweeping every %ss", worker, interval)
+    scheduler.start()
