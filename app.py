@@ -14,7 +14,7 @@ from api.openapi import bp as openapi_bp
 from api.pages import bp as pages_bp, register_error_pages
 from api.v1 import bp as api_bp
 from engine import accounts, setup
-from engine.cities import available_cities
+from engine.cities import available_cities, list_calendar_overrides, set_calendar_override
 from engine.config import Settings
 from engine.db import Database
 from engine.migrate import upgrade
@@ -112,5 +112,27 @@ def register_cli(app: Flask) -> None:
             return
         run_forever(db, _clock_for(app), interval=settings.scheduler_interval, batch=settings.scheduler_batch)
 
-    for group in (db_group, city_group, demo_group, user_group):
+    calendar_group = click.Group("calendar", help="Working-calendar overrides (holidays, make-up days).")
+
+    @calendar_group.command("set")
+    @click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
+    @click.option("--off/--working", "off", required=True, help="--off: a holiday; --working: a make-up working day.")
+    @click.option("--city", default="*", help="City code, or '*' for every city (default).")
+    @click.option("--note", default=None)
+    def calendar_set(day, off, city, note):
+        """Enter a day that overrides the chinese_calendar package (e.g. next year's schedule)."""
+        with app.extensions["hotline_db"].unit_of_work() as session:
+            set_calendar_override(session, city, day.date(), not off, note)
+        click.echo(f"{day.date()} {'off' if off else 'working'} for {city}")
+
+    @calendar_group.command("list")
+    @click.option("--city", default=None)
+    @click.option("--year", type=int, default=None)
+    def calendar_list(city, year):
+        """List the overrides."""
+        with app.extensions["hotline_db"].unit_of_work() as session:
+            for row in list_calendar_overrides(session, city, year):
+                click.echo(f"{row.day} {row.city} {'working' if row.is_working else 'off'} {row.note or ''}")
+
+    for group in (db_group, city_group, demo_group, user_group, calendar_group):
         app.cli.add_command(group)

@@ -76,3 +76,22 @@ def calendar_for(session: Session, city: str) -> WorkingCalendar:
     for row in sorted(rows, key=lambda r: r.city != "*"):
         overrides[row.day] = row.is_working
     return WorkingCalendar(settings.working_hours, overrides)
+
+
+def set_calendar_override(session: Session, city: str, day, is_working: bool, note: str | None = None) -> None:
+    """Admin entry of a holiday (False) or make-up working day (True); '*' means every city."""
+    if city != "*":
+        load_city(city)
+    row = session.scalar(select(CalendarOverride).where(CalendarOverride.city == city, CalendarOverride.day == day))
+    if row is None:
+        row = CalendarOverride(city=city, day=day)
+        session.add(row)
+    row.is_working, row.note = is_working, note
+
+
+def list_calendar_overrides(session: Session, city: str | None = None, year: int | None = None) -> list:
+    query = select(CalendarOverride).order_by(CalendarOverride.day)
+    if city:
+        query = query.where(CalendarOverride.city.in_(["*", city]))
+    rows = session.scalars(query).all()
+    return [r for r in rows if year is None or r.day.year == year]
