@@ -104,6 +104,7 @@ def register_cli(app: Flask) -> None:
     def scheduler(once):
         """Run the timer scheduler process (APScheduler); run one or more beside the web workers."""
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)   # one line per sweep is noise
         settings = app.extensions["hotline_settings"]
         db = app.extensions["hotline_db"]
         if once:

@@ -40,6 +40,11 @@ OUTCOME_NAMES = {"archived": ("办结归档", "Archived"), "rejected": ("不予�
                  "emergency_transfer": ("转应急联动", "Transferred to emergency services"),
                  "answered": ("直接答复办结", "Answered directly"), "supervision": ("转督办", "Sent to supervision")}
 
+EVENT_NAMES = {"ticket_created": ("受理登记", "Ticket created"), "decision_evaluated": ("规则判定", "Rule decision"),
+               "task_created": ("生成任务", "Task created"), "task_completed": ("完成任务", "Task completed"),
+               "task_claimed": ("认领任务", "Task claimed"), "timer_fired": ("时限到期", "Deadline passed"),
+               "status_changed": ("状态变更", "Status changed")}
+
 
 def current_language() -> str:
     lang = request.args.get("lang") or request.cookies.get("lang")
@@ -64,4 +69,18 @@ def register(app) -> None:
         request_type_name=lambda v: named(REQUEST_TYPE_NAMES, v),
         status_name=lambda v: named(STATUS_NAMES, v),
         outcome_name=lambda v: named(OUTCOME_NAMES, v),
+        event_name=lambda v: named(EVENT_NAMES, v),
+        unit_name=unit_name,
     )
+
+
+def unit_name(code: str | None, city: str = "nantong") -> str:
+    """A unit's display name; the code itself when unknown."""
+    if not code:
+        return "—"
+    from engine.cities import available_cities, load_city
+    for candidate in [city, *available_cities()]:
+        unit = load_city(candidate).unit(code)
+        if unit:
+            return unit["name"]
+    return code

@@ -30,5 +30,6 @@ def task_dict(session, row: TaskRow, now) -> dict:
                                          "created_at", "warn_at", "due_at", "completed_at", "completed_by")},
         "unit": row.unit_code,
         "ticket_number": ticket.number if ticket else None,
+        "ticket_title": ticket.title if ticket else None,
         "light": light(now, row.warn_at, row.due_at, closed=row.state != "ready"),
     }

@@ -134,6 +134,7 @@ class TaskOut(Schema):
     id = fields.String()
     ticket_id = fields.Integer()
     ticket_number = fields.String()
+    ticket_title = fields.String()
     name = fields.String()
     title = fields.String()
     role = fields.String()

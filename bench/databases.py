@@ -6,7 +6,6 @@ benchmark acts as. The ``test`` database belongs to the test suite and is refuse
 """
 from __future__ import annotations
 
-import logging
 import os
 import tempfile
 from pathlib import Path
@@ -82,7 +81,6 @@ def fresh_url(backend: str, workdir: Path, name: str) -> str:
 def prepare(url: str, clock: Clock) -> None:
     """Migrate, load the city and add the operator, dispatcher and handler users."""
     upgrade(url)
-    _quiet_alembic()
     database = Database(url)
     try:
         with database.unit_of_work() as session:
@@ -92,11 +90,6 @@ def prepare(url: str, clock: Clock) -> None:
             accounts.add_user(session, HANDLER, PASSWORD, ["handler"], unit_code=UNIT, city=CITY)
     finally:
         database.dispose()
-
-
-def _quiet_alembic() -> None:
-    # alembic.ini configures INFO logging on stderr; the benchmark output should stay a report.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def describe(url: str) -> str:
