@@ -1,13 +1,13 @@
 # The two set-up commands (see README): `make run` and `make test`. Both create the virtualenv and
 # install the pinned requirements on first use.
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app app
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test bench deps
+.PHONY: run test bench deps browser
 
 $(BIN)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,8 +27,14 @@ run: deps
 
 # The whole suite. PostgreSQL tests run when HOTLINE_TEST_POSTGRES_URL is set (.ci/run sets it)
 # and are skipped with a visible reason otherwise.
-test: deps
+test: deps browser
 	$(BIN)/python -m pytest -q
+
+# Browser tests drive Debian's Chromium (never a downloaded browser); without it they skip.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "chromium is not installed: browser tests will be skipped (apt-get install chromium)"
 
 bench: deps
 	$(BIN)/python -m bench.throughput

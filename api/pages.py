@@ -76,15 +76,11 @@ def inbox():
     q = request.args.get("q", "").strip()
     if q:
         tasks = [x for x in tasks if q in (x["ticket_number"] or "") or q in x["title"]]
+    returned = facade.returned_tickets([x["ticket_id"] for x in tasks if x["name"] == "dispatch"])
     counts = {"to_sign": sum(x["name"] == "sign" for x in tasks), "to_handle": sum(x["name"] == "handle" for x in tasks),
               "overdue": sum(x["light"] == "red" for x in tasks),
-              "returned": sum(x["name"] == "dispatch" and _was_returned(facade, x) for x in tasks)}
+              "returned": sum(x["name"] == "dispatch" and x["ticket_id"] in returned for x in tasks)}
     return render_template("inbox.html", tasks=tasks, counts=counts, q=q)
-
-
-def _was_returned(facade, task) -> bool:
-    return any(e.type == "task_completed" and e.task_name == "approve_return"
-               for e in facade.ticket_events(g.principal, task["ticket_id"]))
 
 
 @bp.route("/tasks/<task_id>", methods=["GET", "POST"])

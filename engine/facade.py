@@ -124,6 +124,13 @@ class Hotline:
         self.get_ticket(actor, ticket_id)
         return list(self.session.scalars(select(Event).where(Event.ticket_id == ticket_id).order_by(Event.seq)))
 
+    def returned_tickets(self, ticket_ids: list[int]) -> set[int]:
+        """Which of these tickets came back to the dispatcher through an approved return."""
+        if not ticket_ids:
+            return set()
+        return set(self.session.scalars(select(Event.ticket_id).where(
+            Event.ticket_id.in_(ticket_ids), Event.type == "task_completed", Event.task_name == "approve_return")))
+
     # -- tasks -----------------------------------------------------------------------------------
     def list_tasks(self, actor: Principal, *, unit=None, assignee=None, state="ready", ticket_id=None,
                    name=None, limit: int = 200) -> list[TaskRow]:

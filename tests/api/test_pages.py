@@ -104,3 +104,15 @@ def test_english_is_the_second_language(as_user, app):
     browser.client.get("/lang/en")
     inbox = browser.client.get("/inbox").get_data(as_text=True)
     assert "Inbox" in inbox and "To sign" in inbox
+
+
+def test_dispatcher_inbox_counts_returned_tickets(as_user, app):
+    ticket = dispatched(as_user)
+    handler, leader = as_user("nt_chongchuan.handler"), as_user("nt_chongchuan.leader")
+    handler.complete(ticket["id"], "sign", {"decision": "return", "reason": "属生态环境部门职责",
+                                            "suggested_unit": "nt_ecology"})
+    leader.complete(ticket["id"], "approve_return", {"approved": True})
+    browser = Browser(app.test_client())
+    browser.login("dispatcher")
+    inbox = browser.client.get("/inbox").get_data(as_text=True)
+    assert 'data-count="returned">1<' in inbox
