@@ -120,7 +120,10 @@ rule("sign_limit", "签收时限", 7, "sign_limit", "第二十二条：事件2�
 rule("handle_limit", "办理时限", 8, "handle_limit",
      "第二十二条：咨询3、求助5、建议10、投诉举报15个工作日；指令按任务单要求时间。")
 script("compute_deadlines", "计算时限", 9, """
-sign_due_at = add_working_hours(dispatched_at, sign_limit_hours)
+if sign_rule == "half_day":
+    sign_due_at = half_day_deadline(dispatched_at)
+else:
+    sign_due_at = add_working_hours(dispatched_at, sign_limit_hours)
 if kind == "directive" and directive_due_at:
     handle_due_at = directive_due_at
 else:

@@ -61,7 +61,8 @@ DECISIONS = {
     "extension_policy": "extension_policy",
     "callback_policy": "callback_policy",
 }
-FUNCTIONS = ("now", "add_working_hours", "add_working_days", "working_hours_between", "is_before")
+FUNCTIONS = ("now", "add_working_hours", "add_working_days", "working_hours_between", "is_before",
+             "half_day_deadline")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -92,6 +93,7 @@ def make_engine(clock):
         "add_working_days": lambda iso, days: plus(iso, days=days),
         "working_hours_between": lambda a, b: (_dt(b) - _dt(a)).total_seconds() / 3600,
         "is_before": lambda a, b: _dt(a) <= _dt(b),
+        "half_day_deadline": lambda iso: plus(iso, hours=8),
     }))
 
 
