@@ -1,6 +1,8 @@
 """Flask application factory and the operations CLI (`flask --app app ...`)."""
 from __future__ import annotations
 
+import getpass
+import json
 import logging
 from pathlib import Path
 
@@ -12,11 +14,14 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 from api import context, errors, i18n
 from api.openapi import bp as openapi_bp
 from api.pages import bp as pages_bp, register_error_pages
+from api.rules import bp as rules_bp
+from api.rules_pages import bp as rules_pages_bp
 from api.v1 import bp as api_bp
 from engine import accounts, setup
 from engine.cities import available_cities, list_calendar_overrides, set_calendar_override
 from engine.config import Settings
 from engine.db import Database
+from engine.facade import Hotline
 from engine.migrate import upgrade
 from engine.scheduler import run_forever
 from engine.testclock import engine_clock
@@ -37,13 +42,16 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     csrf = CSRFProtect(app)
     csrf.exempt(api_bp)      # the JSON API authenticates with bearer tokens, not cookies
+    csrf.exempt(rules_bp)
     context.register(app)
     errors.register(app)
     i18n.register(app)
     register_error_pages(app)
     app.register_blueprint(api_bp)
+    app.register_blueprint(rules_bp)
     app.register_blueprint(openapi_bp)
     app.register_blueprint(pages_bp)
+    app.register_blueprint(rules_pages_bp)
     register_cli(app)
     return app
 
@@ -135,5 +143,46 @@ def register_cli(app: Flask) -> None:
             for row in list_calendar_overrides(session, city, year):
                 click.echo(f"{row.day} {row.city} {'working' if row.is_working else 'off'} {row.note or ''}")
 
-    for group in (db_group, city_group, demo_group, user_group, calendar_group):
+    rules_group = click.Group("rules", help="Rule-set versions: list, activate (hot swap), diff, backtest.")
+    cli_admin = accounts.Principal(f"cli:{getpass.getuser()}", frozenset({"admin", "analyst"}))
+
+    def facade_call(fn):
+        db = app.extensions["hotline_db"]
+        with db.unit_of_work() as session:
+            return fn(Hotline(session, _clock_for(app)(session)))
+
+    @rules_group.command("list")
+    @click.option("--city", required=True)
+    def rules_list(city):
+        """List a city's versions; * marks the active one."""
+        for d in facade_call(lambda h: h.rule_versions(city)):
+            click.echo(f"{'*' if d.active else ' '} v{d.version}  {d.created_at:%Y-%m-%d %H:%M}  {d.created_by or ''}  {d.content_hash[:12]}")
+
+    @rules_group.command("activate")
+    @click.option("--city", required=True)
+    @click.option("--version", type=int, required=True)
+    def rules_activate(city, version):
+        """Activate a version: new tickets use it at once, running tickets keep theirs."""
+        facade_call(lambda h: h.activate_version(cli_admin, city, version))
+        click.echo(f"{city} v{version} is active")
+
+    @rules_group.command("diff")
+    @click.option("--city", required=True)
+    @click.option("--from", "version_a", type=int, required=True)
+    @click.option("--to", "version_b", type=int, required=True)
+    def rules_diff(city, version_a, version_b):
+        """Show the rows that changed between two versions."""
+        click.echo(json.dumps(facade_call(lambda h: h.diff_versions(cli_admin, city, version_a, version_b)),
+                              ensure_ascii=False, indent=2))
+
+    @rules_group.command("backtest")
+    @click.option("--city", required=True)
+    @click.option("--version", type=int, required=True)
+    @click.option("--days", type=int, default=30)
+    def rules_backtest(city, version, days):
+        """What-if: recompute deadlines and escalations of the last N days with a candidate version."""
+        click.echo(json.dumps(facade_call(lambda h: h.backtest(cli_admin, city, version, days)),
+                              ensure_ascii=False, indent=2))
+
+    for group in (db_group, city_group, demo_group, user_group, calendar_group, rules_group):
         app.cli.add_command(group)

@@ -26,6 +26,16 @@ STRINGS = {
     "open_tasks": ("当前任务", "Open tasks"), "search": ("搜索", "Search"), "number": ("工单编号", "Number"),
     "language": ("English", "中文"), "light_green": ("正常", "On time"), "light_yellow": ("临期", "Due soon"),
     "light_red": ("超时", "Overdue"), "claimed": ("已认领", "Claimed"),
+    "rule_source": ("依据《%(name)s》v%(version)s 第%(rules)s条规则", "From rule %(rules)s of %(name)s v%(version)s"),
+    "inputs": ("输入", "inputs"), "rule_sets": ("规则集版本", "Rule sets"), "version": ("版本", "Version"),
+    "created_by": ("部署人", "Deployed by"), "created_at": ("部署时间", "Deployed at"), "active": ("生效中", "Active"),
+    "activate": ("启用", "Activate"), "diff": ("差异", "Diff"), "files": ("文件", "Files"), "change": ("变更", "Change"),
+    "before": ("变更前", "Before"), "after": ("变更后", "After"), "admin_log": ("管理操作记录", "Admin log"),
+    "console": ("决策测试台", "Decision console"), "city": ("城市", "City"), "decision": ("决策", "Decision"),
+    "draft": ("草稿DMN（可选，留空则用生效版本）", "Draft DMN (optional; empty = active version)"),
+    "evaluate": ("试算", "Evaluate"), "outputs": ("输出", "Outputs"), "matched": ("命中规则", "Matched rules"),
+    "inputs_not_json": ("输入必须是JSON对象", "Inputs must be a JSON object"),
+    "activated": ("%(city)s 规则集 v%(version)s 已启用", "%(city)s rule set v%(version)s is active"),
 }
 REQUEST_TYPE_NAMES = {"consult": ("咨询", "Consult"), "help": ("求助", "Help"), "suggestion": ("建议", "Suggestion"),
                       "complaint": ("投诉", "Complaint"), "report": ("举报", "Report"), "praise": ("表扬", "Praise")}

@@ -27,6 +27,14 @@ OPERATIONS = [
     ("post", "/api/v1/tasks/{task_id}/complete", "Complete a task with form data", S.TaskComplete, {200: S.TicketOut, 403: S.ErrorOut, 404: S.ErrorOut, 409: S.ErrorOut, 422: S.ErrorOut}, None, True),
     ("get", "/api/v1/deployments", "List deployments", None, {200: S.DeploymentList}, None, True),
     ("post", "/api/v1/deployments", "Deploy .bpmn/.dmn files as a rule set (multipart: name, files[])", "multipart", {200: S.DeploymentOut, 201: S.DeploymentOut, 403: S.ErrorOut, 422: S.ErrorOut}, None, True),
+    ("get", "/api/v1/rules/{city}/versions", "Rule-set versions of a city", None, {200: S.VersionList, 404: S.ErrorOut}, None, True),
+    ("post", "/api/v1/rules/{city}/versions/{version}/activate", "Activate a version (hot swap, admin)", None, {200: S.DeploymentOut, 403: S.ErrorOut, 404: S.ErrorOut}, None, True),
+    ("get", "/api/v1/rules/{city}/versions/{version}/files/{name}", "Download a deployed .bpmn/.dmn file", None, {200: None, 404: S.ErrorOut}, None, True),
+    ("get", "/api/v1/rules/{city}/diff", "Rows changed between versions (?from=&to=)", None, {200: S.DiffOut, 404: S.ErrorOut, 422: S.ErrorOut}, None, True),
+    ("post", "/api/v1/rules/{city}/migrations", "Preview (dry_run) or migrate running tickets to another version", S.MigrationRequest, {200: S.MigrationOut, 403: S.ErrorOut, 404: S.ErrorOut, 422: S.ErrorOut}, None, True),
+    ("post", "/api/v1/rules/{city}/decisions/{decision_id}/evaluate", "Decision test console", S.EvaluateRequest, {200: S.EvaluateOut, 403: S.ErrorOut, 404: S.ErrorOut, 422: S.ErrorOut}, None, True),
+    ("post", "/api/v1/rules/{city}/backtest", "What-if: a candidate version over recent tickets", S.BacktestRequest, {200: S.BacktestOut, 403: S.ErrorOut, 404: S.ErrorOut, 422: S.ErrorOut}, None, True),
+    ("get", "/api/v1/rules/log", "Audited administrative actions", None, {200: S.AdminEventList, 403: S.ErrorOut}, None, True),
     ("put", "/api/v1/test/clock", "Set the engine clock (HOTLINE_TEST_CLOCK=1 only)", S.ClockSet, {200: S.ClockOut, 404: S.ErrorOut}, None, True),
     ("get", "/api/v1/test/clock", "Read the engine clock (HOTLINE_TEST_CLOCK=1 only)", None, {200: S.ClockOut, 404: S.ErrorOut}, None, True),
     ("post", "/api/v1/test/tick", "Run one timer sweep now (HOTLINE_TEST_CLOCK=1 only)", None, {200: S.TickOut, 404: S.ErrorOut}, None, True),
@@ -42,7 +50,7 @@ def document() -> dict:
     for method, path, summary, request, responses, query, auth in OPERATIONS:
         operation = {"summary": summary, "responses": {}}
         params = [{"name": p[1:-1], "in": "path", "required": True,
-                   "schema": {"type": "integer" if p == "{ticket_id}" else "string"}}
+                   "schema": {"type": "integer" if p in ("{ticket_id}", "{version}") else "string"}}
                   for p in path.split("/") if p.startswith("{")]
         if query is not None:
             params.append({"in": "query", "schema": query})

@@ -210,7 +210,7 @@ class DeployForm(Schema):
     class Meta:
         unknown = EXCLUDE
     name = fields.String(required=True, validate=validate.Regexp(r"^[a-z_]{2,40}$"))
-    activate = fields.Boolean(load_default=True)
+    activate = fields.Boolean(load_default=False)
 
 
 class ClockSet(Strict):
@@ -234,3 +234,65 @@ class Error(Schema):
 
 class ErrorOut(Schema):
     error = fields.Nested(Error)
+
+
+class VersionList(Schema):
+    items = fields.List(fields.Nested(DeploymentOut))
+
+
+class MigrationRequest(Strict):
+    from_version = fields.Integer(required=True, validate=validate.Range(min=1))
+    to_version = fields.Integer(required=True, validate=validate.Range(min=1))
+    dry_run = fields.Boolean(load_default=True)
+    ticket_ids = fields.List(fields.Integer(), load_default=None, allow_none=True)
+
+
+class MigrationOut(Schema):
+    city = fields.String()
+    from_version = fields.Integer()
+    to_version = fields.Integer()
+    movable = fields.List(fields.Dict())
+    blocked = fields.List(fields.Dict())
+    migrated = fields.List(fields.Integer())
+
+
+class EvaluateRequest(Strict):
+    inputs = fields.Dict(required=True)
+    version = fields.Integer(validate=validate.Range(min=1), allow_none=True)
+    files = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^[\w.-]+\.dmn$")), values=fields.String(),
+                        allow_none=True)
+
+
+class EvaluateOut(Schema):
+    decision = fields.String()
+    outputs = fields.Dict()
+    matched_rules = fields.List(fields.Integer())
+    trace = fields.List(fields.Dict())
+
+
+class BacktestRequest(Strict):
+    version = fields.Integer(required=True, validate=validate.Range(min=1))
+    days = fields.Integer(load_default=30, validate=validate.Range(min=1, max=3660))
+
+
+class BacktestOut(Schema):
+    city = fields.String()
+    candidate_version = fields.Integer()
+    days = fields.Integer()
+    since = fields.String()
+    totals = fields.Dict()
+    by_request_type = fields.Dict()
+    changed = fields.List(fields.Dict())
+    errors = fields.List(fields.Dict())
+
+
+class DiffOut(Schema):
+    city = fields.String()
+    from_version = fields.Integer()
+    to_version = fields.Integer()
+    files = fields.Dict()
+    decisions = fields.List(fields.Dict())
+
+
+class AdminEventList(Schema):
+    items = fields.List(fields.Nested(EventOut))

@@ -41,12 +41,37 @@ def available_cities() -> list[str]:
     return sorted(p.parent.name for p in RULES_DIR.glob("*/city.json"))
 
 
+def _city_dir(code: str) -> Path:
+    path = RULES_DIR / code / "city.json"
+    if not code.replace("_", "").isalnum() or not path.is_file():
+        raise NotFound(f"城市 {code} 的规则集不存在", f"No rule set for city {code!r}")
+    return path.parent
+
+
+def _lineage(code: str) -> list[str]:
+    """The city and the rule sets it extends, parent first (a rule set may extend another)."""
+    chain, current = [], code
+    while current:
+        if current in chain:
+            raise ValueError(f"rule set {code!r} extends itself through {chain}")
+        chain.append(current)
+        current = json.loads((_city_dir(current) / "city.json").read_text(encoding="utf-8")).get("extends")
+    return list(reversed(chain))
+
+
+def city_raw(code: str) -> dict:
+    """city.json merged along ``extends``: the child's keys win, lists are replaced wholesale."""
+    merged: dict = {}
+    for name in _lineage(code):
+        raw = json.loads((_city_dir(name) / "city.json").read_text(encoding="utf-8"))
+        merged.update({k: v for k, v in raw.items() if k != "extends"})
+    merged["extends"] = _lineage(code)[:-1]
+    return merged
+
+
 @lru_cache(maxsize=32)
 def load_city(code: str) -> CitySettings:
-    path = RULES_DIR / code / "city.json"
-    if not path.is_file():
-        raise NotFound(f"城市 {code} 的规则集不存在", f"No rule set for city {code!r}")
-    raw = json.loads(path.read_text(encoding="utf-8"))
+    raw = city_raw(code)
     return CitySettings(
         code=code,
         name=raw["name"],
@@ -60,8 +85,11 @@ def load_city(code: str) -> CitySettings:
 
 
 def rule_files(code: str) -> dict[str, bytes]:
-    """The DMN tables of a city's rule set as shipped in the repository."""
-    return {p.name: p.read_bytes() for p in sorted((RULES_DIR / code).glob("*.dmn"))}
+    """The DMN tables of a city's rule set as shipped, overlaid on the rule sets it extends."""
+    files: dict[str, bytes] = {}
+    for name in _lineage(code):
+        files.update({p.name: p.read_bytes() for p in sorted(_city_dir(name).glob("*.dmn"))})
+    return dict(sorted(files.items()))
 
 
 def lifecycle_files() -> dict[str, bytes]:

@@ -10,12 +10,14 @@ import hashlib
 from datetime import datetime
 
 from lxml import etree
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .cities import LIFECYCLE_PROCESS, load_city
 from .errors import DeploymentInvalid, NotFound
 from .models import Deployment
+from .decisions import parse_rule_files
+from .dmn import DmnError, lint
 from .scripting import check_expression, check_script
 from .spiff import SAFE_XML, SERIALIZER_VERSION, SPIFF_VERSION, iter_task_specs, parse_diagrams, serialize_spec
 
@@ -74,8 +76,6 @@ def _check_code(parsed, forms) -> list[dict]:
         definition = getattr(spec, "event_definition", None)
         if getattr(definition, "expression", None):
             check("timer", element, definition.expression, check_expression)
-        if hasattr(spec, "dmnEngine"):
-            errors += _check_table(element, spec.dmnEngine.decision_table)
         if spec.manual:
             props = (getattr(spec, "extensions", None) or {}).get("properties", {})
             form = props.get("form")
@@ -88,39 +88,38 @@ def _check_code(parsed, forms) -> list[dict]:
     return errors
 
 
-def _check_table(element, table) -> list[dict]:
+def _legacy_python_ok(text: str) -> bool:
+    """A legacy SpiffWorkflow (Python) cell is acceptable only if the restricted compiler accepts it."""
+    return not check_expression(text) or not check_expression(f"dmninputexpr {text}")
+
+
+def _check_decisions(dmn: dict[str, bytes]) -> list[dict]:
+    """Parse every DMN file with the standard engine and lint it; errors block the deployment."""
+    try:
+        decisions = parse_rule_files(dmn)
+    except DmnError as exc:
+        return [_error(None, exc.decision, "dmn_error", exc.message_zh, exc.message_en)]
     errors = []
-    for inp in table.inputs:
-        if inp.expression:
-            for m in check_expression(inp.expression):
-                errors.append(_error(None, element, "unsafe_dmn", f"决策表{table.id}输入表达式不允许：{m}",
-                                     f"decision {table.id} input expression refused: {m}"))
-    for rule in table.rules:
-        cells = [(e, "input") for e in rule.inputEntries] + [(e, "output") for e in rule.outputEntries]
-        for entry, kind in cells:
-            for text in (entry.lhs if kind == "input" else [entry.text]):
-                if not text or text.strip() in ("", "-"):
-                    continue
-                # Input cells may be partial ('< 5'); check them as the engine will run them.
-                messages = check_expression(text)
-                if messages and kind == "input":
-                    messages = check_expression(f"x {text}")
-                for m in messages:
-                    errors.append(_error(None, element, "unsafe_dmn",
-                                         f"决策表{table.id}第{rule.row_number}行{kind}单元格不允许：{m}",
-                                         f"decision {table.id} rule {rule.row_number} {kind} cell refused: {m}"))
+    for issue in lint(decisions, python_ok=_legacy_python_ok):
+        if issue.severity == "error":
+            where = {"rule": issue.rule, "cell": issue.cell}
+            errors.append({**_error(decisions[issue.decision].file if issue.decision in decisions else None,
+                                    issue.decision, f"dmn_{issue.code}", issue.message_zh, issue.message_en), **where})
     return errors
 
 
 def deploy(session: Session, city: str, bpmn: dict[str, bytes], dmn: dict[str, bytes], *, actor: str | None,
-           now: datetime, forms: set[str], activate: bool = True,
+           now: datetime, forms: set[str],
            process_id: str = LIFECYCLE_PROCESS) -> tuple[Deployment, bool]:
-    """Validate and store a deployment. Returns (deployment, created); identical content is stored once."""
+    """Validate and store an (inactive) version. Returns (deployment, created); identical content is stored once."""
     load_city(city)
     files = {**bpmn, **dmn}
     if not bpmn:
         raise DeploymentInvalid(details=[_error(None, None, "no_bpmn", "至少需要一个BPMN文件", "At least one BPMN file is required")])
     errors = _check_xml(files)
+    if errors:
+        raise DeploymentInvalid(details=errors)
+    errors = _check_decisions(dmn)
     if errors:
         raise DeploymentInvalid(details=errors)
     try:
@@ -134,8 +133,6 @@ def deploy(session: Session, city: str, bpmn: dict[str, bytes], dmn: dict[str, b
     digest = content_hash(files)
     existing = session.scalar(select(Deployment).where(Deployment.content_hash == digest))
     if existing is not None:
-        if activate and not existing.active:
-            _activate(session, existing)
         return existing, False
     version = (session.scalar(select(func.max(Deployment.version)).where(Deployment.city == city)) or 0) + 1
     deployment = Deployment(city=city, version=version, content_hash=digest, process_id=process_id,
@@ -144,15 +141,7 @@ def deploy(session: Session, city: str, bpmn: dict[str, bytes], dmn: dict[str, b
                             spec_json=serialize_spec(parsed), active=False, created_by=actor, created_at=now)
     session.add(deployment)
     session.flush()
-    if activate:
-        _activate(session, deployment)
     return deployment, True
-
-
-def _activate(session: Session, deployment: Deployment) -> None:
-    session.execute(update(Deployment).where(Deployment.city == deployment.city, Deployment.id != deployment.id)
-                    .values(active=False))
-    deployment.active = True
 
 
 def active_deployment(session: Session, city: str) -> Deployment:

@@ -142,12 +142,17 @@ class TicketRun:
         before = self._snapshots.pop(task.id, {})
         spec = task.task_spec
         if hasattr(spec, "dmnEngine"):
-            table = spec.dmnEngine.decision_table
+            decision_id = getattr(spec.dmnEngine, "decision_id", spec.dmnEngine.decision_table.id)
+            decision = self.codec.decisions.get(decision_id)
+            trace = task._get_internal_data("decision_trace") or []
+            main = next((t for t in reversed(trace) if t.get("decision") == decision_id), {})
             changed = {k: v for k, v in task.data.items() if before.get(k, object()) != v}
+            # "This deadline came from rule 3 of 签收时限 v4": decision, version, inputs, matched rules, outputs.
             self.record("decision_evaluated", task_name=spec.name,
-                        data={"decision": self.codec.decision_ids.get(table.id, table.id), "table": table.id,
-                              "name": table.name,
-                              "outputs": _json_safe(changed)})
+                        data={"decision": decision_id, "name": decision.name if decision else None,
+                              "version": self.deployment.version, "hit_policy": main.get("hit_policy"),
+                              "inputs": main.get("inputs", {}), "matched_rules": main.get("matched_rules", []),
+                              "outputs": _json_safe(changed), "trace": trace})
         elif isinstance(getattr(spec, "event_definition", None), _ENGINE_TIMERS):
             self.record("timer_fired", task_name=spec.name,
                         data={"due_at": task._get_internal_data("event_value")})

@@ -28,7 +28,8 @@ def load_city_into_db(session: Session, clock: Clock, city_code: str) -> dict:
         unit = existing.get(raw["code"]) or Unit(city=city.code, code=raw["code"])
         unit.name, unit.type, unit.parent_code = raw["name"], raw.get("type", "department"), raw.get("parent")
         session.add(unit)
-    deployment, created = Hotline(session, clock).deploy(SYSTEM, city.code, lifecycle_files(), rule_files(city.code))
+    deployment, created = Hotline(session, clock).deploy(SYSTEM, city.code, lifecycle_files(), rule_files(city.code),
+                                                         activate=True)
     return {"city": city.code, "units": len(city.units), "deployment": deployment.version, "created": created}
 
 

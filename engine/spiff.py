@@ -27,6 +27,7 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.version import __version__ as SPIFF_VERSION
 
 from .clock import parse_iso
+from .decisions import attach, parse_rule_files, spiff_stub
 
 __all__ = ["SERIALIZER_VERSION", "SPIFF_VERSION", "parse_diagrams", "serialize_spec", "WorkflowCodec",
            "engine_now"]
@@ -89,12 +90,14 @@ _SERIALIZER = BpmnWorkflowSerializer(_serializer_registry())
 
 
 class ParsedDiagrams:
-    def __init__(self, process_id, spec, subprocess_specs, decision_ids=None):
+    def __init__(self, process_id, spec, subprocess_specs, decision_ids, decisions, dmn_texts):
         self.process_id = process_id
         self.spec = spec
         self.subprocess_specs = subprocess_specs
         # decision table id -> decision id (SpiffWorkflow keeps only the table), for the audit trail
-        self.decision_ids = decision_ids or {}
+        self.decision_ids = decision_ids
+        self.decisions = decisions          # our standard-DMN models, by decision id
+        self.dmn_texts = dmn_texts
 
 
 def _iter_task_specs(spec, subprocess_specs):
@@ -105,12 +108,14 @@ def _iter_task_specs(spec, subprocess_specs):
 def parse_diagrams(bpmn_files: dict[str, bytes], dmn_files: dict[str, bytes], process_id: str) -> ParsedDiagrams:
     """Parse untrusted XML; raises lxml/SpiffWorkflow errors for the caller to report."""
     parser = SpiffBpmnParser()
+    decisions = parse_rule_files(dmn_files)
     decision_ids = {}
     for name, data in dmn_files.items():
         root = etree.fromstring(data, SAFE_XML)
         for decision in root.iter("{*}decision"):
             for table in decision.iter("{*}decisionTable"):
                 decision_ids[table.get("id")] = decision.get("id")
+        spiff_stub(root)      # SpiffWorkflow only needs ids; our engine evaluates the cells
         parser.add_dmn_xml(root, filename=name)
     for name, data in bpmn_files.items():
         parser.add_bpmn_xml(etree.fromstring(data, SAFE_XML), filename=name)
@@ -121,7 +126,9 @@ def parse_diagrams(bpmn_files: dict[str, bytes], dmn_files: dict[str, bytes], pr
         engine_class = _ENGINE_TIMERS.get(type(definition))
         if engine_class is not None:
             definition.__class__ = engine_class   # same state, clock-aware behaviour
-    return ParsedDiagrams(process_id, spec, subprocess_specs, decision_ids)
+    attach(_iter_task_specs(spec, subprocess_specs), decisions, decision_ids)
+    return ParsedDiagrams(process_id, spec, subprocess_specs, decision_ids, decisions,
+                          {name: data.decode("utf-8") for name, data in dmn_files.items()})
 
 
 def iter_task_specs(parsed: ParsedDiagrams):
@@ -134,6 +141,7 @@ def serialize_spec(parsed: ParsedDiagrams) -> str:
         "spec": registry.convert(parsed.spec),
         "subprocess_specs": {name: registry.convert(s) for name, s in parsed.subprocess_specs.items()},
         "decision_ids": parsed.decision_ids,
+        "dmn": parsed.dmn_texts,
     })
 
 
@@ -150,6 +158,8 @@ class WorkflowCodec:
         self.spec = registry.restore(spec_dicts["spec"])
         self.subprocess_specs = {name: registry.restore(s) for name, s in spec_dicts["subprocess_specs"].items()}
         self.decision_ids = spec_dicts.get("decision_ids", {})
+        self.decisions = parse_rule_files({n: t.encode("utf-8") for n, t in spec_dicts.get("dmn", {}).items()})
+        attach(_iter_task_specs(self.spec, self.subprocess_specs), self.decisions, self.decision_ids)
         self._converter = registry.convert_to_dict[registry.typenames[BpmnWorkflow]].args[1].__self__
 
     def new_workflow(self, script_engine: PythonScriptEngine) -> BpmnWorkflow:

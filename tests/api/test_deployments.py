@@ -11,8 +11,9 @@ BPMN = (ROOT / "bpmn" / "ticket_lifecycle.bpmn").read_text(encoding="utf-8")
 DMN = {p.name: p.read_text(encoding="utf-8") for p in (ROOT / "rules" / "nantong").glob("*.dmn")}
 
 
-def upload(api, files: dict[str, str], name="nantong"):
-    data = {"name": name, "files": [(io.BytesIO(text.encode()), filename) for filename, text in files.items()]}
+def upload(api, files: dict[str, str], name="nantong", activate=False):
+    data = {"name": name, "activate": "true" if activate else "false",
+            "files": [(io.BytesIO(text.encode()), filename) for filename, text in files.items()]}
     return api.client.post("/api/v1/deployments", data=data, headers=api.headers, content_type="multipart/form-data")
 
 
@@ -25,8 +26,9 @@ def test_same_content_is_stored_once_and_a_change_is_a_new_version(as_user):
     assert changed != DMN["sign_limit.dmn"]
     second = upload(analyst, {"ticket_lifecycle.bpmn": BPMN, **DMN, "sign_limit.dmn": changed})
     assert second.status_code == 201 and second.get_json()["version"] == version + 1
+    # An analyst's deployment is a new immutable version; only an administrator activates it.
     listed = analyst.get("/api/v1/deployments?city=nantong").get_json()["items"]
-    assert [d["active"] for d in listed] == [True, False]
+    assert [(d["version"], d["active"]) for d in listed] == [(version + 1, False), (version, True)]
 
 
 def test_running_tickets_stay_on_their_deployment(as_user):
@@ -35,7 +37,12 @@ def test_running_tickets_stay_on_their_deployment(as_user):
     operator.set_clock("2025-11-03T09:00:00+08:00")
     old = operator.post("/api/v1/tickets", json=complaint()).get_json()
     changed = DMN["sign_limit.dmn"].replace("<text>2</text>", "<text>3</text>", 1)
-    assert upload(analyst, {"ticket_lifecycle.bpmn": BPMN, **DMN, "sign_limit.dmn": changed}).status_code == 201
+    created = upload(analyst, {"ticket_lifecycle.bpmn": BPMN, **DMN, "sign_limit.dmn": changed})
+    assert created.status_code == 201 and created.get_json()["active"] is False
+    version = created.get_json()["version"]
+    assert analyst.post(f"/api/v1/rules/nantong/versions/{version}/activate").status_code == 403
+    activated = as_user("admin").post(f"/api/v1/rules/nantong/versions/{version}/activate")
+    assert activated.status_code == 200 and activated.get_json()["active"] is True
     new = operator.post("/api/v1/tickets", json=complaint()).get_json()
     assert new["deployment_version"] == old["deployment_version"] + 1
     old = dispatcher.complete(old["id"], "dispatch", {"unit": "nt_chongchuan"})
@@ -75,7 +82,8 @@ def test_dmn_cells_that_reach_outside_are_refused(as_user):
     bad = DMN["sign_limit.dmn"].replace("<text>2</text>", "<text>__import__('os').getcwd()</text>", 1)
     response = upload(as_user("analyst"), {"ticket_lifecycle.bpmn": BPMN, **DMN, "sign_limit.dmn": bad})
     assert response.status_code == 422
-    assert any(e["code"] == "unsafe_dmn" for e in response.get_json()["error"]["details"])
+    errors = response.get_json()["error"]["details"]
+    assert any(e["code"].startswith("dmn_") and e["element"] == "sign_limit" and e["rule"] == 2 for e in errors), errors
 
 
 def test_malformed_and_entity_laden_xml_is_refused(as_user):
