@@ -1,9 +1,10 @@
 """Standard DMN inside SpiffWorkflow's business-rule tasks.
 
 SpiffWorkflow evaluates DMN cells as Python, so FEEL tables from dmn-js / Camunda Modeler would
-silently never match. We parse every DMN file with our own standard engine (``engine/dmn.py``) and
-give SpiffWorkflow's parser only a stub of each file (same decision and table ids, empty cells), then
-swap each business-rule task's engine for ``StandardDecisionEngine``. The decision trace (inputs,
+silently never match, and it reads only the first decision of a file. We parse every DMN file with
+our own standard engine (``engine/dmn.py``) and give SpiffWorkflow's parser one stub per decision
+(same decision and table ids, no rules), then swap each business-rule task's engine for
+``StandardDecisionEngine``. The decision trace (inputs,
 matched rules, outputs of every decision evaluated, required ones included) is kept on the task for
 the audit trail.
 """
@@ -17,9 +18,6 @@ from lxml import etree
 
 from .dmn import Decision, DmnError, evaluate, parse_dmn
 
-_CELL_TAGS = ("inputEntry", "outputEntry", "defaultOutputEntry")
-
-
 def parse_rule_files(dmn_files: Mapping[str, bytes]) -> dict[str, Decision]:
     decisions: dict[str, Decision] = {}
     for name, data in dmn_files.items():
@@ -31,13 +29,19 @@ def parse_rule_files(dmn_files: Mapping[str, bytes]) -> dict[str, Decision]:
     return decisions
 
 
-def spiff_stub(root) -> None:
-    """Blank every cell in place so SpiffWorkflow's Python-only DMN parser accepts FEEL files."""
-    for element in root.iter():
-        if isinstance(element.tag, str) and etree.QName(element).localname in _CELL_TAGS:
-            for child in element:
-                if isinstance(child.tag, str) and etree.QName(child).localname == "text":
-                    child.text = "-" if etree.QName(element).localname == "inputEntry" else "None"
+_DMN13 = "https://www.omg.org/spec/DMN/20191111/MODEL/"
+
+
+def spiff_stub(decision_id: str, name: str | None, table_id: str) -> etree._Element:
+    """A one-decision, no-rule DMN document for SpiffWorkflow's parser, which reads only the first
+    decision of a file and evaluates cells as Python. Its ids let business-rule tasks resolve their
+    calledDecisionId; our engine does the evaluation."""
+    root = etree.Element(f"{{{_DMN13}}}definitions", nsmap={None: _DMN13},
+                         id=f"stub_{decision_id}", name=name or decision_id, namespace="urn:hotline:stub")
+    decision = etree.SubElement(root, f"{{{_DMN13}}}decision", id=decision_id, name=name or decision_id)
+    table = etree.SubElement(decision, f"{{{_DMN13}}}decisionTable", id=table_id, hitPolicy="FIRST")
+    etree.SubElement(table, f"{{{_DMN13}}}output", id=f"{table_id}_stub_output", name="stub", typeRef="string")
+    return root
 
 
 def _json_safe(value):

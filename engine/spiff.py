@@ -110,13 +110,11 @@ def parse_diagrams(bpmn_files: dict[str, bytes], dmn_files: dict[str, bytes], pr
     parser = SpiffBpmnParser()
     decisions = parse_rule_files(dmn_files)
     decision_ids = {}
-    for name, data in dmn_files.items():
-        root = etree.fromstring(data, SAFE_XML)
-        for decision in root.iter("{*}decision"):
-            for table in decision.iter("{*}decisionTable"):
-                decision_ids[table.get("id")] = decision.get("id")
-        spiff_stub(root)      # SpiffWorkflow only needs ids; our engine evaluates the cells
-        parser.add_dmn_xml(root, filename=name)
+    for decision_id, decision in decisions.items():
+        table_id = decision.table_id or f"{decision_id}_literal"
+        decision_ids[table_id] = decision_id
+        # SpiffWorkflow only needs the ids to bind business-rule tasks; our engine evaluates the cells.
+        parser.add_dmn_xml(spiff_stub(decision_id, decision.name, table_id), filename=decision.file)
     for name, data in bpmn_files.items():
         parser.add_bpmn_xml(etree.fromstring(data, SAFE_XML), filename=name)
     spec = parser.get_spec(process_id)
