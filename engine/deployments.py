@@ -25,8 +25,10 @@ MAX_FILE_BYTES = 2 * 1024 * 1024
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 
 
-def content_hash(files: dict[str, bytes]) -> str:
-    digest = hashlib.sha256()
+def content_hash(city: str, files: dict[str, bytes]) -> str:
+    """Identity of a deployment: the city and every file. Two cities with the same files (Rugao that
+    overrides nothing of Nantong) still get a deployment each."""
+    digest = hashlib.sha256(city.encode() + b"\0")
     for name in sorted(files):
         digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
     return digest.hexdigest()
@@ -130,7 +132,7 @@ def deploy(session: Session, city: str, bpmn: dict[str, bytes], dmn: dict[str, b
     errors = _check_code(parsed, forms)
     if errors:
         raise DeploymentInvalid(details=errors)
-    digest = content_hash(files)
+    digest = content_hash(city, files)
     existing = session.scalar(select(Deployment).where(Deployment.content_hash == digest))
     if existing is not None:
         return existing, False

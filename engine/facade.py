@@ -25,7 +25,7 @@ from .spiff import codec_for
 
 REQUEST_TYPES = ("consult", "help", "suggestion", "complaint", "report", "praise")
 SCOPES = ("normal", "emergency", "litigation", "petition", "arbitration", "reconsideration", "discipline",
-          "disclosure", "outside_jurisdiction", "secret_privacy", "invalid")
+          "disclosure", "outside_jurisdiction", "secret_privacy", "invalid", "public_order", "repeat")
 INTAKE_ROLES = ("operator", "dispatcher", "admin")
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 
