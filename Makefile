@@ -16,10 +16,12 @@ $(BIN)/.installed: requirements.txt
 
 deps: $(BIN)/.installed
 
-# Migrate the embedded SQLite database, load Nantong with demo users and sample tickets (once),
+# Migrate the embedded SQLite database, load every city's rule set, add Nantong's demo users and
+# sample tickets (once),
 # then start the scheduler process and the web app.
 run: deps
 	$(FLASK) db upgrade
+	$(FLASK) city load
 	$(FLASK) demo load --city nantong
 	@echo "Open http://$(HOST):$(PORT)/  (demo accounts: see README, password 'demo')"
 	@bash -c 'set -m; $(FLASK) scheduler & SCHED=$$!; trap "kill $$SCHED 2>/dev/null" EXIT INT TERM; \

@@ -44,8 +44,16 @@ def principal_of(user: User) -> Principal:
     return Principal(user.username, frozenset(user.roles), user.unit_code, user.city, user.display_name)
 
 
-def add_user(session: Session, username: str, password: str, roles: list[str], *, unit_code: str | None = None,
-             city: str | None = None, display_name: str | None = None) -> User:
+def hash_password(password: str) -> str:
+    return _HASHER.hash(password)
+
+
+def add_user(session: Session, username: str, password: str | None, roles: list[str], *, unit_code: str | None = None,
+             city: str | None = None, display_name: str | None = None, password_hash: str | None = None) -> User:
+    """Create or update a user. ``password_hash`` lets a caller that creates many users with one
+    password (the demo) hash it once."""
+    if not password_hash and not password:
+        raise ValidationFailed("必须设置密码", "A password is required", details={"password": ["required"]})
     unknown = [r for r in roles if r not in ROLES]
     if unknown or not roles:
         raise ValidationFailed(f"未知角色：{unknown}", f"Unknown roles: {unknown}", details={"roles": unknown})
@@ -56,7 +64,7 @@ def add_user(session: Session, username: str, password: str, roles: list[str], *
     if user is None:
         user = User(username=username)
         session.add(user)
-    user.password_hash = _HASHER.hash(password)
+    user.password_hash = password_hash or _HASHER.hash(password)
     user.roles = list(roles)
     user.unit_code = unit_code
     user.city = city
@@ -77,7 +85,7 @@ def authenticate(session: Session, username: str, password: str) -> User:
     except (VerificationError, InvalidHashError):
         raise AuthenticationFailed() from None
     if _HASHER.check_needs_rehash(user.password_hash):
-        user.password_hash = _HASHER.hash(password)
+        user.password_hash = password_hash or _HASHER.hash(password)
     return user
 
 

@@ -40,14 +40,15 @@ def demo_units(city_code: str) -> list[dict]:
 def load_demo(session: Session, clock: Clock, city_code: str) -> dict:
     summary = load_city_into_db(session, clock, city_code)
     users = []
+    demo_hash = accounts.hash_password(DEMO_PASSWORD)
     for username, roles, name in CENTRE_DEMO_USERS:
-        accounts.add_user(session, username, DEMO_PASSWORD, roles, city=city_code, display_name=name)
+        accounts.add_user(session, username, None, roles, city=city_code, display_name=name, password_hash=demo_hash)
         users.append(username)
     for unit in demo_units(city_code):
         for role, label in (("handler", "经办人"), ("leader", "领导")):
             username = f"{unit['code']}.{role}"
-            accounts.add_user(session, username, DEMO_PASSWORD, [role], unit_code=unit["code"], city=city_code,
-                              display_name=f"{unit['name']}{label}")
+            accounts.add_user(session, username, None, [role], unit_code=unit["code"], city=city_code,
+                              display_name=f"{unit['name']}{label}", password_hash=demo_hash)
             users.append(username)
     if session.scalar(select(User).where(User.username == "operator")) and not _has_tickets(session, city_code):
         summary["tickets"] = _sample_tickets(session, clock, city_code)

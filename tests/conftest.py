@@ -80,16 +80,22 @@ def clock():
     return FixedClock(at("2025-09-26T09:00:00"))
 
 
+@pytest.fixture(scope="session")
+def demo_hash():
+    return accounts.hash_password("demo")      # argon2 is slow on purpose: hash once per test run
+
+
 @pytest.fixture
-def city(db, clock):
+def city(db, clock, demo_hash):
     """Nantong loaded (units + deployment) with centre users and users of two demo units."""
     with db.unit_of_work() as session:
         setup.load_city_into_db(session, clock, "nantong")
         for username, roles, name in setup.CENTRE_DEMO_USERS:
-            accounts.add_user(session, username, "demo", roles, city="nantong", display_name=name)
+            accounts.add_user(session, username, None, roles, city="nantong", display_name=name, password_hash=demo_hash)
         for unit in DEMO_UNITS:
-            accounts.add_user(session, f"{unit}.handler", "demo", ["handler"], unit_code=unit, city="nantong")
-            accounts.add_user(session, f"{unit}.leader", "demo", ["leader"], unit_code=unit, city="nantong")
+            for role in ("handler", "leader"):
+                accounts.add_user(session, f"{unit}.{role}", None, [role], unit_code=unit, city="nantong",
+                                  password_hash=demo_hash)
     return "nantong"
 
 
