@@ -230,7 +230,7 @@ class Hotline:
         if row is None:
             raise NotFound("任务不存在", "Task not found")
         ticket = self.session.get(Ticket, row.ticket_id)
-        if not (self._can_view(actor, ticket) and (self._may_act(actor, row) or actor.is_centre)):
+        if not (self._can_view(actor, ticket) and (self.may_act(actor, row) or actor.is_centre)):
             raise NotFound("任务不存在", "Task not found")
         return row
 
@@ -309,7 +309,7 @@ class Hotline:
 
     def _lock_task(self, actor: Principal, task_id: str) -> tuple[TaskRow, Ticket]:
         row = self.get_task(actor, task_id)
-        if not self._may_act(actor, row):
+        if not self.may_act(actor, row):
             raise PermissionDenied("您无权办理此任务", "You may not act on this task")
         ticket = self._lock_ticket(row.ticket_id)
         # Re-read the task after the lock: the other writer may have completed it meanwhile.
@@ -320,7 +320,8 @@ class Hotline:
         return row, ticket
 
     @staticmethod
-    def _may_act(actor: Principal, row: TaskRow) -> bool:
+    def may_act(actor: Principal, row: TaskRow) -> bool:
+        """Whether the actor may claim/complete this task: their role, and their unit for unit tasks."""
         if row.role not in actor.roles:
             return False
         return row.unit_code is None or row.unit_code == actor.unit_code

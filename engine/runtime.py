@@ -8,6 +8,7 @@ tables, and writes the instance back without its spec.
 from __future__ import annotations
 
 from datetime import datetime
+from uuid import UUID
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -259,8 +260,7 @@ def _maybe_time(value) -> datetime | None:
         return None
 
 
-def _uuid(task_id: str):
-    from uuid import UUID
+def _uuid(task_id: str) -> UUID:
     return UUID(task_id)
 
 
