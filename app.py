@@ -144,7 +144,7 @@ def register_cli(app: Flask) -> None:
                 click.echo(f"{row.day} {row.city} {'working' if row.is_working else 'off'} {row.note or ''}")
 
     rules_group = click.Group("rules", help="Rule-set versions: list, activate (hot swap), diff, backtest.")
-    cli_admin = accounts.Principal(f"cli:{getpass.getuser()}", frozenset({"admin", "analyst"}))
+    cli_admin = accounts.Principal(f"cli:{getpass.getuser()}", frozenset({"admin", "analyst", "auditor"}))
 
     def facade_call(fn):
         db = app.extensions["hotline_db"]
@@ -183,6 +183,25 @@ def register_cli(app: Flask) -> None:
         """What-if: recompute deadlines and escalations of the last N days with a candidate version."""
         click.echo(json.dumps(facade_call(lambda h: h.backtest(cli_admin, city, version, days)),
                               ensure_ascii=False, indent=2))
+
+    @app.cli.command("replay")
+    @click.option("--city", required=True)
+    @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), required=True)
+    @click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), default=None)
+    def replay(city, since, until):
+        """Bulk verifier: replay every ticket of a city received in [since, until) and report."""
+        from datetime import timedelta
+        from engine.clock import SHANGHAI
+        start = since.replace(tzinfo=SHANGHAI)
+        end = (until.replace(tzinfo=SHANGHAI) if until else start + timedelta(days=36500))
+        reports = facade_call(lambda h: h.replay_period(cli_admin, city, start, end))
+        for r in reports:
+            status = "verified" if r["verified"] else f"DIFFERS {json.dumps(r['first_difference'], ensure_ascii=False)}"
+            click.echo(f"{r['number']}  steps={r['steps']}  {status}")
+        bad = sum(not r["verified"] for r in reports)
+        click.echo(f"{len(reports)} tickets, {len(reports) - bad} verified, {bad} differ")
+        if bad:
+            raise SystemExit(1)
 
     for group in (db_group, city_group, demo_group, user_group, calendar_group, rules_group):
         app.cli.add_command(group)

@@ -21,6 +21,7 @@ OPERATIONS = [
     ("get", "/api/v1/tickets/{ticket_id}", "Get a ticket", None, {200: S.TicketOut, 404: S.ErrorOut}, None, True),
     ("get", "/api/v1/tickets/{ticket_id}/events", "A ticket's event log", None, {200: S.EventList, 404: S.ErrorOut}, None, True),
     ("get", "/api/v1/tickets/{ticket_id}/tasks", "A ticket's tasks", None, {200: S.TaskList, 404: S.ErrorOut}, None, True),
+    ("get", "/api/v1/tickets/{ticket_id}/replay", "Replay the ticket on its pinned deployment and verify every step (auditor)", None, {200: S.ReplayOut, 403: S.ErrorOut, 404: S.ErrorOut}, None, True),
     ("get", "/api/v1/tasks", "Task inbox (unit, assignee=me, state)", None, {200: S.TaskList, 422: S.ErrorOut}, S.TaskQuery, True),
     ("get", "/api/v1/tasks/{task_id}", "A task with its form definition", None, {200: S.TaskDetail, 404: S.ErrorOut}, None, True),
     ("post", "/api/v1/tasks/{task_id}/claim", "Claim a task", None, {200: S.TaskOut, 403: S.ErrorOut, 404: S.ErrorOut, 409: S.ErrorOut}, None, True),

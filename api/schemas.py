@@ -296,3 +296,12 @@ class DiffOut(Schema):
 
 class AdminEventList(Schema):
     items = fields.List(fields.Nested(EventOut))
+
+
+class ReplayOut(Schema):
+    ticket_id = fields.Integer()
+    number = fields.String()
+    deployment_version = fields.Integer()
+    steps = fields.Integer()
+    verified = fields.Boolean()
+    first_difference = fields.Dict(allow_none=True)

@@ -77,6 +77,12 @@ def ticket_tasks(ticket_id):
     return S.TaskList().dump({"items": [task_dict(session(), r, now) for r in rows]})
 
 
+@bp.get("/tickets/<int:ticket_id>/replay")
+@require_token
+def replay_ticket(ticket_id):
+    return S.ReplayOut().dump(hotline().replay(principal(), ticket_id))
+
+
 # -- tasks ---------------------------------------------------------------------------------------
 @bp.get("/tasks")
 @require_token

@@ -143,19 +143,22 @@ class Hotline:
         self.session.add(ticket)
         self.session.flush()
         ticket.number = f"{city.number_prefix}{received:%Y%m%d}{ticket.id:07d}"
-        run = TicketRun(self.session, self.clock, ticket, deployment, actor.username)
-        run.record("ticket_created", data={"number": ticket.number, "channel": ticket.channel,
-                                           "request_type": ticket.request_type, "scope": scope,
-                                           "received_at": received.isoformat(), "deployment": deployment.version,
-                                           "directive_due_at": directive_due.isoformat() if directive_due else None})
-        run.create({
+        start_data = {
             "ticket_id": ticket.id, "city": city.code, "channel": ticket.channel,
             "request_type": ticket.request_type, "title": ticket.title, "received_at": received.isoformat(),
             "scope": scope, "directive_due_at": directive_due.isoformat() if directive_due else None,
             "direct_answer": payload.get("direct_answer"), "dispatch_count": 0, "return_count": 0,
             "extension_count": 0, "rehandle_count": 0, "sign_overdue": False, "handle_overdue": False,
             "unit": None, "outcome": None,
-        })
+        }
+        run = TicketRun(self.session, self.clock, ticket, deployment, actor.username)
+        # The start data is kept so an auditor can replay the ticket from its first event.
+        run.record("ticket_created", data={"number": ticket.number, "channel": ticket.channel,
+                                           "request_type": ticket.request_type, "scope": scope,
+                                           "received_at": received.isoformat(), "deployment": deployment.version,
+                                           "directive_due_at": start_data["directive_due_at"],
+                                           "start_data": start_data})
+        run.create(start_data)
         run.save()
         return ticket
 
@@ -291,12 +294,27 @@ class Hotline:
             return 0
         run = TicketRun(self.session, self.clock, ticket, self._deployment(ticket), worker)
         run.load()
+        run.record("timers_due", data={"timers": sorted({t.name for t in due})})
         fired_names = run.fire_due_timers()
         for timer in due:
             if timer.name in fired_names:
                 timer.state, timer.fired_at, timer.fired_by = "fired", now, worker
         run.save()
         return sum(1 for t in due if t.state == "fired")
+
+    # -- replay ----------------------------------------------------------------------------------------
+    def replay(self, actor: Principal, ticket_id: int) -> dict:
+        """Re-execute a ticket from its first event on its pinned deployment and compare every step."""
+        self._require(actor, "auditor", "admin", "supervisor")
+        from .replay import replay_ticket
+        return replay_ticket(self.session, self.get_ticket(actor, ticket_id))
+
+    def replay_period(self, actor: Principal, city: str, since: datetime, until: datetime) -> list[dict]:
+        self._require(actor, "auditor", "admin")
+        from .replay import replay_ticket
+        tickets = self.session.scalars(select(Ticket).where(Ticket.city == city, Ticket.received_at >= since,
+                                                            Ticket.received_at < until).order_by(Ticket.id))
+        return [replay_ticket(self.session, t) for t in tickets]
 
     # -- helpers ---------------------------------------------------------------------------------
     def _deployment(self, ticket: Ticket) -> Deployment:

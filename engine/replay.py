@@ -1,0 +1,117 @@
+"""Replay: re-execute a ticket from its first event on its pinned deployment and compare.
+
+The event log holds every input the workflow received: the start data (``ticket_created``), each
+task completion with its form data and time (``task_completed``) and each timer sweep
+(``timers_due``). Replaying feeds them, at their recorded times on a fixed clock, to a fresh
+instance of the ticket's own deployment, and after every step compares what the engine produces
+(decisions with their outputs and matched rules, timers fired, user tasks that became ready) with
+what was recorded. At the end the replayed variables and open tasks must equal the stored instance.
+Nothing is written: the replay records into a list.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .clock import FixedClock
+from .errors import DomainError
+from .models import Deployment, Event, Ticket
+from .runtime import TicketRun, ready_user_tasks
+
+TRIGGERS = ("ticket_created", "task_completed", "timers_due")
+
+
+class ReplayRun(TicketRun):
+    """A TicketRun whose records go to a list instead of the database."""
+
+    def __init__(self, session, clock, ticket, deployment):
+        super().__init__(session, clock, ticket, deployment, "replay")
+        self.produced: list[dict] = []
+
+    def record(self, type_, *, task_name=None, data=None):
+        self.produced.append({"type": type_, "task_name": task_name, "data": data or {}})
+
+
+def _comparable(type_: str, task_name, data: dict):
+    if type_ == "decision_evaluated":
+        return (type_, task_name, data.get("decision"), data.get("outputs"), data.get("matched_rules"))
+    if type_ == "timer_fired":
+        return (type_, task_name, data.get("due_at"))
+    return None
+
+
+def _steps(events: list[Event]) -> list[tuple[Event, list[Event]]]:
+    steps: list[tuple[Event, list[Event]]] = []
+    for event in events:
+        if event.type in TRIGGERS:
+            steps.append((event, []))
+        elif steps:
+            steps[-1][1].append(event)
+    return steps
+
+
+def _expected(consequences: list[Event]) -> dict:
+    return {"engine": [c for c in (_comparable(e.type, e.task_name, e.data) for e in consequences) if c],
+            "tasks": sorted(e.task_name for e in consequences if e.type == "task_created")}
+
+
+def replay_ticket(session: Session, ticket: Ticket) -> dict:
+    events = list(session.scalars(select(Event).where(Event.ticket_id == ticket.id).order_by(Event.seq)))
+    deployment = session.get(Deployment, ticket.deployment_id)
+    report = {"ticket_id": ticket.id, "number": ticket.number, "deployment_version": deployment.version,
+              "steps": 0, "verified": False, "first_difference": None}
+    if not events or events[0].type != "ticket_created" or "start_data" not in events[0].data:
+        report["first_difference"] = {"step": 0, "reason": "no recorded start data: not replayable"}
+        return report
+    if any(e.type == "ticket_migrated" for e in events):
+        # A migrated ticket ran part of its life on another spec; replay it on that one first.
+        report["first_difference"] = {"step": 0, "reason": "ticket was migrated between versions; not replayed"}
+        return report
+    clock = FixedClock(events[0].at)
+    run = ReplayRun(session, clock, ticket, deployment)
+    for number, (trigger, consequences) in enumerate(_steps(events), start=1):
+        clock.set(trigger.at)
+        before = {str(t.id) for t in ready_user_tasks(run.workflow)} if run.workflow else set()
+        run.produced.clear()
+        try:
+            if trigger.type == "ticket_created":
+                run.create(trigger.data["start_data"])
+            elif trigger.type == "task_completed":
+                candidates = [t for t in ready_user_tasks(run.workflow) if t.task_spec.name == trigger.task_name]
+                if not candidates:
+                    return {**report, "steps": number,
+                            "first_difference": {"step": number, "trigger": trigger.seq,
+                                                 "reason": f"task {trigger.task_name} is not open in the replay"}}
+                run.complete(str(candidates[0].id), trigger.data.get("form", {}))
+            else:
+                run.fire_due_timers()
+        except DomainError as exc:
+            return {**report, "steps": number, "first_difference": {"step": number, "trigger": trigger.seq,
+                                                                     "reason": exc.message_en}}
+        ready = ready_user_tasks(run.workflow)
+        actual = {"engine": [c for c in (_comparable(p["type"], p["task_name"], p["data"]) for p in run.produced) if c],
+                  "tasks": sorted(t.task_spec.name for t in ready if str(t.id) not in before)}
+        expected = _expected(consequences)
+        if actual != expected:
+            return {**report, "steps": number,
+                    "first_difference": {"step": number, "trigger": trigger.seq, "trigger_type": trigger.type,
+                                         "task_name": trigger.task_name, "expected": _listify(expected),
+                                         "actual": _listify(actual)}}
+        report["steps"] = number
+    stored = TicketRun(session, clock, ticket, deployment, "replay")
+    stored.load()
+    same_data = stored._current_data() == run._current_data()
+    same_tasks = sorted(t.task_spec.name for t in ready_user_tasks(stored.workflow)) == \
+        sorted(t.task_spec.name for t in ready_user_tasks(run.workflow))
+    if not (same_data and same_tasks and stored.workflow.is_completed() == run.workflow.is_completed()):
+        diff = {k: {"stored": stored._current_data().get(k), "replayed": run._current_data().get(k)}
+                for k in set(stored._current_data()) | set(run._current_data())
+                if stored._current_data().get(k) != run._current_data().get(k)}
+        report["first_difference"] = {"step": "final", "reason": "final state differs", "variables": diff}
+        return report
+    report["verified"] = True
+    return report
+
+
+def _listify(value: dict) -> dict:
+    return {k: [list(x) if isinstance(x, tuple) else x for x in v] for k, v in value.items()}
