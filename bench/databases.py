@@ -91,9 +91,3 @@ def prepare(url: str, clock: Clock) -> None:
     finally:
         database.dispose()
 
-
-def describe(url: str) -> str:
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        return f"sqlite file {parsed.database}"
-    return f"postgresql {parsed.host}:{parsed.port or 5432}/{parsed.database}"

@@ -12,6 +12,7 @@ import argparse
 import os
 import platform
 import shlex
+import shutil
 import sys
 from datetime import datetime
 
@@ -23,7 +24,7 @@ from SpiffWorkflow.version import __version__ as spiff_version
 from engine.clock import SHANGHAI, FixedClock
 from engine.db import Database
 from engine.models import Deployment, Ticket
-from engine.spiff import _SERIALIZER, codec_for
+from engine import spiff
 
 from . import databases
 from .baseline import BACKEND as BASELINE, run_baseline
@@ -46,6 +47,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.tickets < 1 or args.warmup < 0:
         parser.error("--tickets must be >= 1 and --warmup >= 0")
+    if args.backend == "postgres" and not databases.postgres_url_from_env():
+        parser.error(f"--backend postgres needs {databases.POSTGRES_ENV}, e.g. postgresql://postgres@127.0.0.1:5432/bench")
     return args
 
 
@@ -73,16 +76,18 @@ def storage_sizes(url: str) -> dict:
             "state_max": max(states), "spec": len(spec.encode()), "server": version}
 
 
-def embedded_spec_size(workflow, url: str) -> tuple[int, int]:
+def embedded_spec_size(workflow, url: str) -> tuple[int, int | None]:
     """One baseline instance dumped the platform's way (no spec) and SpiffWorkflow's default way."""
+    serializer = getattr(spiff, "_SERIALIZER", None)   # the engine's configured serializer, if it has one
     database = Database(url)
     try:
         with database.unit_of_work() as session:
             deployment = session.scalar(select(Deployment).where(Deployment.active.is_(True)))
-            codec = codec_for(deployment.content_hash, deployment.spec_json)
+            codec = spiff.codec_for(deployment.content_hash, deployment.spec_json)
     finally:
         database.dispose()
-    return len(codec.dump(workflow).encode()), len(_SERIALIZER.serialize_json(workflow).encode())
+    embedded = len(serializer.serialize_json(workflow).encode()) if serializer is not None else None
+    return len(codec.dump(workflow).encode()), embedded
 
 
 def run_backend(backend: str, via: str, args, workdir) -> tuple[dict[str, Sample], str, dict]:
@@ -136,11 +141,15 @@ def main(argv=None) -> int:
     baseline, workflows = run_baseline(FixedClock(START), args.tickets, warmup=args.warmup)
     baseline = with_completions(baseline, BASELINE)
     runs, sizes, last_url = [], [], None
-    for backend in backends(args.backend):
-        for via in vias:
-            samples, last_url, size = run_backend(backend, via, args, workdir)
-            runs.append(samples)
-            sizes.append((f"{backend}/{via}", size))
+    try:
+        for backend in backends(args.backend):
+            for via in vias:
+                samples, last_url, size = run_backend(backend, via, args, workdir)
+                runs.append(samples)
+                sizes.append((f"{backend}/{via}", size))
+        instance_sizes = embedded_spec_size(workflows[0], last_url) if last_url else None
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)   # the SQLite files
     print()
     print(f"command: {command_line()}")
     print(f"machine: {machine()}")
@@ -158,10 +167,12 @@ def main(argv=None) -> int:
         print(f"  {label:<16} workflow_state avg {size['state_avg']:,.0f} B (min {size['state_min']:,}, "
               f"max {size['state_max']:,}) over {size['tickets']} tickets; deployment spec_json {size['spec']:,} B"
               f" stored once")
-    if last_url is not None:
-        stored, embedded = embedded_spec_size(workflows[0], last_url)
-        print(f"  one baseline instance: {stored:,} B without spec (platform codec) vs {embedded:,} B with SpiffWorkflow's"
-              f" default serializer (spec embedded per instance)")
+    if instance_sizes is not None:
+        stored, embedded = instance_sizes
+        line = f"  one baseline instance: {stored:,} B without spec (platform codec)"
+        if embedded is not None:
+            line += f" vs {embedded:,} B with SpiffWorkflow's default serializer (spec embedded per instance)"
+        print(line)
     return 0
 
 
