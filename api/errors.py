@@ -56,9 +56,36 @@ def domain_error(error: E.DomainError):
     return error_response(error.code, error.message(language()), status_for(error), error.details)
 
 
+# marshmallow's messages, in Chinese (prefix match; the English original stays in message_en).
+SCHEMA_MESSAGES_ZH = [
+    ("Missing data for required field", "缺少必填字段"), ("Unknown field", "未知字段"),
+    ("Field may not be null", "该字段不能为空"), ("Not a valid string", "不是有效的文本"),
+    ("Not a valid integer", "不是有效的整数"), ("Not a valid boolean", "不是有效的是/否值"),
+    ("Not a valid datetime", "不是有效的日期时间（ISO 8601）"), ("Not a valid mapping type", "必须是对象"),
+    ("Not a valid list", "必须是列表"), ("Must be one of", "取值必须是以下之一"),
+    ("Length must be", "长度不符合要求"), ("Shorter than minimum length", "长度过短"),
+    ("Longer than maximum length", "长度过长"), ("String does not match expected pattern", "格式不正确"),
+    ("Must be greater than or equal to", "数值过小"), ("Must be less than or equal to", "数值过大"),
+    ("Invalid input type", "数据类型不正确"), ("Not a valid aware datetime", "日期时间必须带时区"),
+]
+
+
+def localize_schema_messages(messages):
+    """Turn marshmallow's {field: [text]} into {field: [{code, message_zh, message_en}]}, recursively."""
+    if isinstance(messages, dict):
+        return {key: localize_schema_messages(value) for key, value in messages.items()}
+    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        out = []
+        for text in messages:
+            zh = next((z for prefix, z in SCHEMA_MESSAGES_ZH if text.startswith(prefix)), text)
+            out.append({"code": "invalid", "message_zh": zh, "message_en": text})
+        return out
+    return messages
+
+
 def schema_error(error: ValidationError):
     zh, en = "提交的数据不符合要求", "The submitted data is invalid"
-    return error_response("validation_failed", en if language() == "en" else zh, 422, error.messages)
+    return error_response("validation_failed", en if language() == "en" else zh, 422, localize_schema_messages(error.messages))
 
 
 def stale_error(_error: StaleDataError):

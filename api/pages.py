@@ -14,6 +14,7 @@ from engine.facade import REQUEST_TYPES, SCOPES
 
 from . import schemas as S
 from .context import clock, hotline, page_principal, session
+from .errors import localize_schema_messages
 from .i18n import current_language, t
 from .presenters import task_dict, ticket_dict
 
@@ -147,7 +148,7 @@ def intake():
         try:
             ticket = hotline().start_ticket(g.principal, S.TicketCreate().load(payload))
         except ValidationError as exc:
-            errors, status = exc.messages, 422
+            errors, status = localize_schema_messages(exc.messages), 422
         except ValidationFailed as exc:
             session().rollback()
             errors, status = exc.details or {}, 422

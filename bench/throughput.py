@@ -83,7 +83,7 @@ def embedded_spec_size(workflow, url: str) -> tuple[int, int | None]:
     try:
         with database.unit_of_work() as session:
             deployment = session.scalar(select(Deployment).where(Deployment.active.is_(True)))
-            codec = spiff.codec_for(deployment.content_hash, deployment.spec_json)
+            codec = spiff.codec_for(deployment)
     finally:
         database.dispose()
     embedded = len(serializer.serialize_json(workflow).encode()) if serializer is not None else None

@@ -78,7 +78,7 @@ def _late(done: datetime | None, due: datetime | None, now: datetime) -> bool:
 
 def backtest(session: Session, city: str, version: int, days: int, now: datetime) -> dict:
     candidate = get_version(session, city, version)
-    candidate_decisions = codec_for(candidate.content_hash, candidate.spec_json).decisions
+    candidate_decisions = codec_for(candidate).decisions
     calendar = calendar_for(session, city)
     engine = make_script_engine({})
     tickets = list(session.scalars(select(Ticket).where(Ticket.city == city,
@@ -94,7 +94,7 @@ def backtest(session: Session, city: str, version: int, days: int, now: datetime
             totals["not_dispatched"] += 1
             continue
         deployment = session.get(Deployment, ticket.deployment_id)
-        current_decisions = codec_for(deployment.content_hash, deployment.spec_json).decisions
+        current_decisions = codec_for(deployment).decisions
         created = next((e for e in events if e.type == "ticket_created"), None)
         directive_due = None
         if created and created.data.get("directive_due_at"):

@@ -51,8 +51,10 @@ class Deployment(Base):
     process_id: Mapped[str] = mapped_column(String(100))
     serializer_version: Mapped[str] = mapped_column(String(20))
     spiff_version: Mapped[str] = mapped_column(String(20))
-    files: Mapped[dict] = mapped_column(JSON)          # filename -> XML text, for download and audit
-    spec_json: Mapped[str] = mapped_column(Text)       # serialized spec + subprocess specs, once
+    # Large columns load only when used: every command needs the deployment's id, hash and version,
+    # while the spec is read once per process (the codec cache) and the files only for download/diff.
+    files: Mapped[dict] = mapped_column(JSON, deferred=True)        # filename -> XML text
+    spec_json: Mapped[str] = mapped_column(Text, deferred=True)     # serialized spec + subprocess specs, once
     active: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

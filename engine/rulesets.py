@@ -64,7 +64,7 @@ def migration_plan(session: Session, city: str, from_version: int, to_version: i
     source, target = get_version(session, city, from_version), get_version(session, city, to_version)
     if source.id == target.id:
         raise ValidationFailed("源版本与目标版本相同", "Source and target versions are the same")
-    target_specs = set(codec_for(target.content_hash, target.spec_json).spec.task_specs)
+    target_specs = set(codec_for(target).spec.task_specs)
     movable, blocked = [], []
     for ticket in _open_tickets(session, source):
         state = json.loads(ticket.workflow_state)
@@ -89,7 +89,7 @@ def migrate(session: Session, city: str, from_version: int, to_version: int, *, 
             raise ValidationFailed("部分工单不能迁移", "Some tickets cannot be migrated", details={"ticket_ids": unknown})
         chosen = set(ticket_ids)
     moved = []
-    target_codec = codec_for(target.content_hash, target.spec_json)
+    target_codec = codec_for(target)
     for ticket_id in sorted(chosen):
         ticket = session.scalar(select(Ticket).where(Ticket.id == ticket_id).with_for_update())
         old = ticket.deployment_id

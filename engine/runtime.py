@@ -85,7 +85,7 @@ class TicketRun:
         self.city = load_city(ticket.city)
         self.engine = make_script_engine(script_functions(clock, self.calendar))
         self.engine.clock = clock
-        self.codec = codec_for(deployment.content_hash, deployment.spec_json)
+        self.codec = codec_for(deployment)
         self._seq = None
         self._snapshots: dict = {}
         self.workflow: BpmnWorkflow | None = None

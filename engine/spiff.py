@@ -195,9 +195,10 @@ class WorkflowCodec:
 _CODECS: dict[str, WorkflowCodec] = {}
 
 
-def codec_for(content_hash: str, spec_json: str) -> WorkflowCodec:
-    """Parsed specs are immutable per deployment content, so each process keeps them in memory."""
-    codec = _CODECS.get(content_hash)
+def codec_for(deployment) -> WorkflowCodec:
+    """Parsed specs are immutable per deployment content, so each process keeps them in memory;
+    the (deferred) spec column is read only on a cache miss."""
+    codec = _CODECS.get(deployment.content_hash)
     if codec is None:
-        codec = _CODECS[content_hash] = WorkflowCodec(spec_json)
+        codec = _CODECS[deployment.content_hash] = WorkflowCodec(deployment.spec_json)
     return codec

@@ -69,3 +69,13 @@ def test_test_clock_is_off_unless_enabled(database_url, city):
                           headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 404
     app.extensions["hotline_db"].dispose()
+
+
+def test_field_errors_come_in_both_languages(as_user):
+    api = as_user("operator")
+    body = api.post("/api/v1/tickets", json={"city": "nantong"}).get_json()["error"]
+    assert body["details"]["title"][0] == {"code": "invalid", "message_zh": "缺少必填字段",
+                                           "message_en": "Missing data for required field."}
+    body = api.post("/api/v1/tickets", json=complaint(channel="carrier_pigeon")).get_json()["error"]
+    assert body["details"]["channel"][0]["code"] == "unknown_channel"
+    assert body["details"]["channel"][0]["message_zh"].startswith("未知渠道")
