@@ -12,6 +12,7 @@ from flask_wtf.csrf import CSRFProtect
 from jinja2 import ChoiceLoader, FileSystemLoader
 
 from api import context, errors, i18n
+from api.messages import bp as messages_bp
 from api.openapi import bp as openapi_bp
 from api.pages import bp as pages_bp, register_error_pages
 from api.rules import bp as rules_bp
@@ -23,6 +24,7 @@ from engine.config import Settings
 from engine.db import Database
 from engine.facade import Hotline
 from engine.migrate import upgrade
+from engine.outbound import make_channel
 from engine.scheduler import run_forever
 from engine.testclock import engine_clock
 
@@ -39,16 +41,19 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.json.ensure_ascii = False
     app.extensions["hotline_settings"] = settings
     app.extensions["hotline_db"] = Database(settings.database_url)
+    app.extensions["hotline_outbound"] = make_channel(settings)
 
     csrf = CSRFProtect(app)
     csrf.exempt(api_bp)      # the JSON API authenticates with bearer tokens, not cookies
     csrf.exempt(rules_bp)
+    csrf.exempt(messages_bp)
     context.register(app)
     errors.register(app)
     i18n.register(app)
     register_error_pages(app)
     app.register_blueprint(api_bp)
     app.register_blueprint(rules_bp)
+    app.register_blueprint(messages_bp)
     app.register_blueprint(openapi_bp)
     app.register_blueprint(pages_bp)
     app.register_blueprint(rules_pages_bp)
@@ -100,11 +105,14 @@ def register_cli(app: Flask) -> None:
     @click.option("--role", "roles", multiple=True, required=True, type=click.Choice(accounts.ROLES))
     @click.option("--unit", default=None)
     @click.option("--city", default=None)
+    @click.option("--email", default=None, help="Address for HOTLINE_OUTBOUND=email notifications.")
+    @click.option("--phone", default=None, help="Mobile number for HOTLINE_OUTBOUND=sms notifications.")
     @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
-    def user_add(name, roles, unit, city, password):
+    def user_add(name, roles, unit, city, email, phone, password):
         """Create or update a user."""
         with app.extensions["hotline_db"].unit_of_work() as session:
-            accounts.add_user(session, name, password, list(roles), unit_code=unit, city=city)
+            accounts.add_user(session, name, password, list(roles), unit_code=unit, city=city, email=email,
+                              phone=phone)
         click.echo(f"user {name} saved with roles {', '.join(roles)}")
 
     @app.cli.command("scheduler")
@@ -115,11 +123,13 @@ def register_cli(app: Flask) -> None:
         logging.getLogger("apscheduler").setLevel(logging.WARNING)   # one line per sweep is noise
         settings = app.extensions["hotline_settings"]
         db = app.extensions["hotline_db"]
+        channel = app.extensions["hotline_outbound"]
         if once:
             from engine.scheduler import sweep
-            click.echo(f"fired {sweep(db, _clock_for(app), batch=settings.scheduler_batch)}")
+            click.echo(f"fired {sweep(db, _clock_for(app), batch=settings.scheduler_batch, channel=channel)}")
             return
-        run_forever(db, _clock_for(app), interval=settings.scheduler_interval, batch=settings.scheduler_batch)
+        run_forever(db, _clock_for(app), interval=settings.scheduler_interval, batch=settings.scheduler_batch,
+                    channel=channel)
 
     calendar_group = click.Group("calendar", help="Working-calendar overrides (holidays, make-up days).")
 

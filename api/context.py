@@ -25,6 +25,11 @@ def settings():
     return current_app.extensions["hotline_settings"]
 
 
+def outbound():
+    """The outbound notification channel chosen by HOTLINE_OUTBOUND (tests may swap it)."""
+    return current_app.extensions["hotline_outbound"]
+
+
 def session():
     if "db_session" not in g:
         g.db_session = db().sessions()

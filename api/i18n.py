@@ -35,6 +35,10 @@ STRINGS = {
     "draft": ("草稿DMN（可选，留空则用生效版本）", "Draft DMN (optional; empty = active version)"),
     "evaluate": ("试算", "Evaluate"), "outputs": ("输出", "Outputs"), "matched": ("命中规则", "Matched rules"),
     "inputs_not_json": ("输入必须是JSON对象", "Inputs must be a JSON object"),
+    "messages": ("消息", "Messages"), "mark_read": ("标为已读", "Mark read"), "no_messages": ("暂无消息", "No messages"),
+    "unread": ("未读", "Unread"), "read": ("已读", "Read"), "urgent": ("紧急", "Urgent"), "time": ("时间", "Time"),
+    "message_kind": ("类型", "Type"), "only_unread": ("只看未读", "Unread only"), "all": ("全部", "All"),
+    "delivery": ("外发", "Outbound"), "held_until": ("非工作时间，待%(at)s发送", "Held until %(at)s (outside working hours)"),
     "activated": ("%(city)s 规则集 v%(version)s 已启用", "%(city)s rule set v%(version)s is active"),
 }
 REQUEST_TYPE_NAMES = {"consult": ("咨询", "Consult"), "help": ("求助", "Help"), "suggestion": ("建议", "Suggestion"),
@@ -49,6 +53,8 @@ STATUS_NAMES = {
 OUTCOME_NAMES = {"archived": ("办结归档", "Archived"), "rejected": ("不予受理", "Not accepted"),
                  "emergency_transfer": ("转应急联动", "Transferred to emergency services"),
                  "answered": ("直接答复办结", "Answered directly"), "supervision": ("转督办", "Sent to supervision")}
+
+MESSAGE_KINDS = {"task": ("新任务", "New task"), "warning": ("临期预警", "Due soon"), "overdue": ("已超时", "Overdue")}
 
 EVENT_NAMES = {"ticket_created": ("受理登记", "Ticket created"), "decision_evaluated": ("规则判定", "Rule decision"),
                "task_created": ("生成任务", "Task created"), "task_completed": ("完成任务", "Task completed"),
@@ -80,6 +86,7 @@ def register(app) -> None:
         status_name=lambda v: named(STATUS_NAMES, v),
         outcome_name=lambda v: named(OUTCOME_NAMES, v),
         event_name=lambda v: named(EVENT_NAMES, v),
+        message_kind_name=lambda v: named(MESSAGE_KINDS, v),
         unit_name=unit_name,
     )
 

@@ -36,6 +36,8 @@ OPERATIONS = [
     ("post", "/api/v1/rules/{city}/decisions/{decision_id}/evaluate", "Decision test console", S.EvaluateRequest, {200: S.EvaluateOut, 403: S.ErrorOut, 404: S.ErrorOut, 422: S.ErrorOut}, None, True),
     ("post", "/api/v1/rules/{city}/backtest", "What-if: a candidate version over recent tickets", S.BacktestRequest, {200: S.BacktestOut, 403: S.ErrorOut, 404: S.ErrorOut, 422: S.ErrorOut}, None, True),
     ("get", "/api/v1/rules/log", "Audited administrative actions", None, {200: S.AdminEventList, 403: S.ErrorOut}, None, True),
+    ("get", "/api/v1/messages", "The caller's messages (notifications), newest first, with the unread count", None, {200: S.MessageList, 422: S.ErrorOut}, S.MessageQuery, True),
+    ("post", "/api/v1/messages/{message_id}/read", "Mark one of the caller's messages read", None, {200: S.MessageOut, 404: S.ErrorOut}, None, True),
     ("put", "/api/v1/test/clock", "Set the engine clock (HOTLINE_TEST_CLOCK=1 only)", S.ClockSet, {200: S.ClockOut, 404: S.ErrorOut}, None, True),
     ("get", "/api/v1/test/clock", "Read the engine clock (HOTLINE_TEST_CLOCK=1 only)", None, {200: S.ClockOut, 404: S.ErrorOut}, None, True),
     ("post", "/api/v1/test/tick", "Run one timer sweep now (HOTLINE_TEST_CLOCK=1 only)", None, {200: S.TickOut, 404: S.ErrorOut}, None, True),
@@ -51,7 +53,7 @@ def document() -> dict:
     for method, path, summary, request, responses, query, auth in OPERATIONS:
         operation = {"summary": summary, "responses": {}}
         params = [{"name": p[1:-1], "in": "path", "required": True,
-                   "schema": {"type": "integer" if p in ("{ticket_id}", "{version}") else "string"}}
+                   "schema": {"type": "integer" if p in ("{ticket_id}", "{version}", "{message_id}") else "string"}}
                   for p in path.split("/") if p.startswith("{")]
         if query is not None:
             params.append({"in": "query", "schema": query})

@@ -1,4 +1,4 @@
-"""Server-rendered pages: sign-in, the inbox, task forms, ticket pages and a quick intake form."""
+"""Server-rendered pages: sign-in, the inbox, task forms, ticket pages, messages and a quick intake form."""
 from __future__ import annotations
 
 from functools import wraps
@@ -6,6 +6,7 @@ from functools import wraps
 from flask import (Blueprint, flash, g, make_response, redirect, render_template, request, session as cookie,
                    url_for)
 from marshmallow import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from engine import accounts
 from engine.cities import available_cities, load_city
@@ -131,6 +132,32 @@ def ticket_page(ticket_id):
     return render_template("ticket.html", ticket=ticket_dict(session(), ticket, now),
                            tasks=[task_dict(session(), r, now) for r in facade.list_tasks(g.principal, ticket_id=ticket_id, state=None)],
                            events=facade.ticket_events(g.principal, ticket_id))
+
+
+@bp.get("/messages")
+@login_required
+def messages():
+    items, unread = hotline().messages(g.principal, unread_only=request.args.get("unread") == "1", limit=200)
+    return render_template("messages.html", messages=items, unread=unread)
+
+
+@bp.post("/messages/<int:message_id>/read")
+@login_required
+def read_message(message_id):
+    hotline().read_message(g.principal, message_id)
+    return redirect(url_for("pages.messages"))
+
+
+@bp.app_context_processor
+def unread_badge():
+    """The header's unread-message count: one COUNT, and only when someone is signed in."""
+    actor = g.get("principal")
+    if actor is None:
+        return {}
+    try:
+        return {"unread_messages": hotline().unread_messages(actor)}
+    except SQLAlchemyError:   # e.g. an error page after a failed transaction: no badge rather than a 500
+        return {}
 
 
 @bp.route("/intake", methods=["GET", "POST"])

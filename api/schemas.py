@@ -305,3 +305,31 @@ class ReplayOut(Schema):
     steps = fields.Integer()
     verified = fields.Boolean()
     first_difference = fields.Dict(allow_none=True)
+
+
+class MessageQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE
+    unread = fields.Boolean(load_default=False)
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+
+
+class MessageOut(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    title = fields.String()
+    body = fields.String()
+    urgent = fields.Boolean()
+    city = fields.String()
+    ticket_id = fields.Integer(allow_none=True)
+    task_id = fields.String(allow_none=True)
+    created_at = Time()
+    deliver_after = Time()
+    delivered_at = Time(allow_none=True)
+    delivery_error = fields.String(allow_none=True)
+    read_at = Time(allow_none=True)
+
+
+class MessageList(Schema):
+    items = fields.List(fields.Nested(MessageOut))
+    unread = fields.Integer()

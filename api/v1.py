@@ -9,7 +9,7 @@ from engine.scheduler import sweep
 from engine.testclock import engine_clock, set_test_clock
 
 from . import schemas as S
-from .context import clock, db, hotline, principal, require_roles, require_token, session, settings
+from .context import clock, db, hotline, outbound, principal, require_roles, require_token, session, settings
 from .presenters import task_dict, ticket_dict
 
 bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
@@ -168,5 +168,5 @@ def test_tick():
     _test_clock_enabled()
     session().commit()   # the sweep runs its own transactions; make the clock visible to them
     test_mode = settings().test_clock
-    fired = sweep(db(), lambda s: engine_clock(s, test_mode), batch=settings().scheduler_batch)
+    fired = sweep(db(), lambda s: engine_clock(s, test_mode), batch=settings().scheduler_batch, channel=outbound())
     return S.TickOut().dump({"fired": fired, "now": engine_clock(session(), test_mode).now()})

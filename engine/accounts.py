@@ -49,9 +49,11 @@ def hash_password(password: str) -> str:
 
 
 def add_user(session: Session, username: str, password: str | None, roles: list[str], *, unit_code: str | None = None,
-             city: str | None = None, display_name: str | None = None, password_hash: str | None = None) -> User:
+             city: str | None = None, display_name: str | None = None, password_hash: str | None = None,
+             email: str | None = None, phone: str | None = None) -> User:
     """Create or update a user. ``password_hash`` lets a caller that creates many users with one
-    password (the demo) hash it once."""
+    password (the demo) hash it once. ``email``/``phone`` are the outbound notification addresses
+    (None keeps what is stored)."""
     if not password_hash and not password:
         raise ValidationFailed("必须设置密码", "A password is required", details={"password": ["required"]})
     unknown = [r for r in roles if r not in ROLES]
@@ -70,6 +72,10 @@ def add_user(session: Session, username: str, password: str | None, roles: list[
     user.city = city
     user.display_name = display_name or username
     user.active = True
+    if email is not None:
+        user.email = email or None
+    if phone is not None:
+        user.phone = phone or None
     session.flush()
     return user
 
@@ -85,7 +91,7 @@ def authenticate(session: Session, username: str, password: str) -> User:
     except (VerificationError, InvalidHashError):
         raise AuthenticationFailed() from None
     if _HASHER.check_needs_rehash(user.password_hash):
-        user.password_hash = password_hash or _HASHER.hash(password)
+        user.password_hash = _HASHER.hash(password)
     return user
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from .errors import ValidationFailed
 
 ROOT = Path(__file__).resolve().parent.parent
+OUTBOUND_CHANNELS = ("logging", "email", "sms")
 INSTANCE_DIR = Path(os.environ.get("HOTLINE_INSTANCE_DIR", ROOT / "instance"))
 
 
@@ -21,6 +22,12 @@ class Settings:
     scheduler_batch: int
     max_upload_bytes: int
     default_language: str
+    # Notifications: the outbound channel (logging | email | sms) and its endpoints.
+    outbound: str = "logging"
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_from: str = "12345-hotline@localhost"
+    sms_url: str | None = None
 
     @classmethod
     def from_env(cls, env=None) -> "Settings":
@@ -45,6 +52,14 @@ class Settings:
         language = env.get("HOTLINE_LANGUAGE", "zh")
         if language not in ("zh", "en"):
             problems.append("HOTLINE_LANGUAGE must be zh or en")
+        outbound = env.get("HOTLINE_OUTBOUND", "logging")
+        if outbound not in OUTBOUND_CHANNELS:
+            problems.append("HOTLINE_OUTBOUND must be one of " + "|".join(OUTBOUND_CHANNELS))
+        sms_url = env.get("HOTLINE_SMS_URL") or None
+        if sms_url and not sms_url.startswith(("http://", "https://")):
+            problems.append("HOTLINE_SMS_URL must be an http:// or https:// URL")
+        if outbound == "sms" and not sms_url:
+            problems.append("HOTLINE_OUTBOUND=sms needs HOTLINE_SMS_URL")
         settings = cls(
             database_url=url,
             secret_key=env.get("HOTLINE_SECRET_KEY") or _instance_secret(),
@@ -53,6 +68,11 @@ class Settings:
             scheduler_batch=number("HOTLINE_SCHEDULER_BATCH", "50", int),
             max_upload_bytes=number("HOTLINE_MAX_UPLOAD_BYTES", str(8 * 1024 * 1024), int),
             default_language=language,
+            outbound=outbound,
+            smtp_host=env.get("HOTLINE_SMTP_HOST", "localhost"),
+            smtp_port=number("HOTLINE_SMTP_PORT", "25", int),
+            smtp_from=env.get("HOTLINE_SMTP_FROM", "12345-hotline@localhost"),
+            sms_url=sms_url,
         )
         if problems:
             raise ValidationFailed("配置有误：" + "；".join(problems), "Bad configuration: " + "; ".join(problems),

@@ -69,3 +69,10 @@ class WorkflowFailed(DomainError):
     code = "workflow_error"
     message_zh = "流程执行出错，操作未保存"
     message_en = "The workflow failed to run; nothing was saved"
+
+
+class NoAddress(DomainError):
+    """The recipient has no address for the outbound channel (no e-mail, no phone); not retried."""
+    code = "no_address"
+    message_zh = "收件人没有该渠道的联系方式"
+    message_en = "The recipient has no address for this channel"

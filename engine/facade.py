@@ -13,12 +13,12 @@ from sqlalchemy.orm import Session
 
 from forms.definitions import form_names, load_form
 
-from . import deployments, rulesets
+from . import deployments, notifications, rulesets
 from .accounts import Principal
 from .cities import load_city
 from .clock import Clock
 from .errors import Conflict, NotFound, PermissionDenied, TaskNotOpen, ValidationFailed
-from .models import Deployment, Event, TaskRow, Ticket, Timer
+from .models import Deployment, Event, Message, TaskRow, Ticket, Timer
 from .runtime import TicketRun
 from .scripting import make_script_engine
 from .spiff import codec_for
@@ -309,6 +309,18 @@ class Hotline:
                 timer.state, timer.fired_at, timer.fired_by = "fired", now, worker
         run.save()
         return sum(1 for t in due if t.state == "fired")
+
+    # -- messages (notifications) ---------------------------------------------------------------------
+    def messages(self, actor: Principal, unread_only: bool = False, limit: int = 100) -> tuple[list[Message], int]:
+        """The actor's own messages, newest first, and their unread count."""
+        return (notifications.inbox(self.session, actor.username, unread_only, limit),
+                notifications.unread_count(self.session, actor.username))
+
+    def unread_messages(self, actor: Principal) -> int:
+        return notifications.unread_count(self.session, actor.username)
+
+    def read_message(self, actor: Principal, message_id: int) -> Message:
+        return notifications.mark_read(self.session, actor.username, message_id, self.clock.now())
 
     # -- replay ----------------------------------------------------------------------------------------
     def replay(self, actor: Principal, ticket_id: int) -> dict:

@@ -1,4 +1,5 @@
-"""SQLAlchemy 2 models: deployments, tickets, open tasks, due timers, the event log, users, calendar.
+"""SQLAlchemy 2 models: deployments, tickets, open tasks, due timers, the event log, users, messages,
+calendar.
 
 Queries that the inbox, the dashboard and the scheduler need (tasks by unit/assignee/deadline, due
 timers) read plain columns here and never deserialize a workflow.
@@ -124,6 +125,7 @@ class TaskRow(Base):
     state: Mapped[str] = mapped_column(String(20))      # ready | completed | cancelled
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)   # the warning sweep notified once
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_by: Mapped[str | None] = mapped_column(String(80))
@@ -172,6 +174,30 @@ class User(Base):
     city: Mapped[str | None] = mapped_column(String(40))
     unit_code: Mapped[str | None] = mapped_column(String(60))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    email: Mapped[str | None] = mapped_column(String(200))   # outbound e-mail channel
+    phone: Mapped[str | None] = mapped_column(String(40))    # outbound SMS channel
+
+
+class Message(Base):
+    """One notification for one user: the in-app inbox row and its outbound delivery state."""
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_username_read", "username", "read_at"),
+                      Index("ix_messages_delivery", "delivered_at", "deliver_after"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    username: Mapped[str] = mapped_column(String(80))        # the recipient, expanded when created
+    city: Mapped[str] = mapped_column(String(40))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(20))            # task | warning | overdue
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    deliver_after: Mapped[datetime] = mapped_column(UTCDateTime)   # held until working time unless urgent
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivery_error: Mapped[str | None] = mapped_column(Text)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ApiToken(Base):

@@ -16,6 +16,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
+from . import notifications
 from .calendar import WorkingCalendar
 from .cities import calendar_for, load_city
 from .clock import Clock, iso, parse_iso
@@ -88,6 +89,7 @@ class TicketRun:
         self.codec = codec_for(deployment)
         self._seq = None
         self._snapshots: dict = {}
+        self._overdue: list[tuple[str, str | None]] = []   # (timer, attached task id) fired in this command
         self.workflow: BpmnWorkflow | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -160,6 +162,8 @@ class TicketRun:
             flag = spec.name.removesuffix("_timer")
             if flag in ("sign_overdue", "handle_overdue"):
                 setattr(self.ticket, flag, True)
+            # Notified in save(), once the task rows are mirrored (a replay never saves, so never notifies).
+            self._overdue.append((spec.name, _attached_task_id(task)))
 
     def record(self, type_: str, *, task_name: str | None = None, data: dict | None = None) -> Event:
         if self._seq is None:
@@ -198,6 +202,7 @@ class TicketRun:
         self.session.flush()   # assigns ids for a new ticket
         self._sync_tasks(ready, now)
         self._sync_timers(now)
+        self._notify_overdue(now)
         if old_status != ticket.status:
             self.record("status_changed", data={"from": old_status, "to": ticket.status,
                                                 "outcome": ticket.outcome if ticket.status == "closed" else None})
@@ -226,16 +231,25 @@ class TicketRun:
             if due is not None and due > now:
                 span = self.calendar.working_hours_between(now, due)
                 warn = self.calendar.add_working_hours(now, span * self.city.yellow_at)
-            self.session.add(TaskRow(
+            row = TaskRow(
                 id=task_id, ticket_id=self.ticket.id, name=task.task_spec.name,
                 title=task.task_spec.bpmn_name or task.task_spec.name, form=props.get("form", task.task_spec.name),
                 role=props.get("role", "dispatcher"),
                 unit_code=task.data.get("unit") if props.get("unit_scoped") == "true" else None,
-                state="ready", created_at=now, warn_at=warn, due_at=due))
+                state="ready", created_at=now, warn_at=warn, due_at=due)
+            self.session.add(row)
+            notifications.notify_task_created(self.session, self.ticket, row, now, self.calendar)
             self.record("task_created", task_name=task.task_spec.name, data={"task_id": task_id})
         for task_id, row in existing.items():
             if task_id not in ready_ids:
                 row.state = "cancelled" if row.completed_at is None else "completed"
+
+    def _notify_overdue(self, now: datetime) -> None:
+        for timer_name, task_id in self._overdue:
+            row = self.session.get(TaskRow, task_id) if task_id else None
+            notifications.notify_overdue(self.session, self.ticket, row if row and row.state == "ready" else None,
+                                         now, self.calendar, timer_name=timer_name)
+        self._overdue.clear()
 
     def _sync_timers(self, now: datetime) -> None:
         waiting = self._waiting_timers()
@@ -258,6 +272,15 @@ def _maybe_time(value) -> datetime | None:
         return parse_iso(value)
     except ValueError:
         return None
+
+
+def _attached_task_id(timer_task) -> str | None:
+    """The user task a boundary timer is attached to: its sibling under the boundary-event split."""
+    parent = timer_task.parent
+    for sibling in (parent.children if parent is not None else ()):
+        if sibling.task_spec.manual:
+            return str(sibling.id)
+    return None
 
 
 def _uuid(task_id: str) -> UUID:

@@ -2,6 +2,8 @@
 
 Each ticket's due timers fire in their own transaction. The ticket row is claimed with
 ``FOR UPDATE SKIP LOCKED``, so several schedulers can sweep side by side and each timer fires once.
+After the timers, the same sweep runs the notification sweeps (warning lights, then outbound
+delivery), each in its own unit of work; see ``sweep_notifications``.
 """
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ from .clock import Clock
 from .db import Database
 from .errors import Conflict, DomainError
 from .facade import Hotline
+from .notifications import deliver_due, sweep_warnings
+from .outbound import LoggingChannel, OutboundChannel
 
 log = logging.getLogger("hotline.scheduler")
 
@@ -24,8 +28,9 @@ def worker_name() -> str:
     return f"scheduler@{socket.gethostname()}:{os.getpid()}"
 
 
-def sweep(db: Database, clock_for: Callable[[object], Clock], *, batch: int = 50, worker: str | None = None) -> int:
-    """One sweep over due timers; returns how many fired."""
+def sweep(db: Database, clock_for: Callable[[object], Clock], *, batch: int = 50, worker: str | None = None,
+          channel: OutboundChannel | None = None) -> int:
+    """One sweep over due timers, then the notification sweeps; returns how many timers fired."""
     worker = worker or worker_name()
     with db.unit_of_work() as session:
         ticket_ids = Hotline(session, clock_for(session)).due_timer_tickets(batch)
@@ -40,15 +45,37 @@ def sweep(db: Database, clock_for: Callable[[object], Clock], *, batch: int = 50
             log.warning("timer sweep for ticket %s failed: %s", ticket_id, exc)
         except DomainError as exc:
             log.error("timer of ticket %s could not fire: %s", ticket_id, exc)
+    sweep_notifications(db, clock_for, batch=batch, channel=channel)
     return fired
 
 
-def run_forever(db: Database, clock_for, *, interval: float, batch: int) -> None:
+def sweep_notifications(db: Database, clock_for: Callable[[object], Clock], *, batch: int = 50,
+                        channel: OutboundChannel | None = None) -> dict:
+    """Warn tasks past their yellow point, then deliver due messages; each step in its own unit of work."""
+    channel = channel or LoggingChannel()
+    counts = {"warned": 0, "delivered": 0, "skipped": 0, "failed": 0}
+    try:
+        with db.unit_of_work() as session:
+            counts["warned"] = sweep_warnings(session, clock_for(session), batch)
+    except (OperationalError, DomainError) as exc:   # the next sweep retries
+        log.warning("warning sweep failed: %s", exc)
+    try:
+        with db.unit_of_work() as session:
+            counts.update(deliver_due(session, clock_for(session), channel, batch))
+    except (OperationalError, DomainError) as exc:
+        log.warning("delivery sweep failed: %s", exc)
+    if any(counts.values()):
+        log.info("notifications: %s", counts)
+    return counts
+
+
+def run_forever(db: Database, clock_for, *, interval: float, batch: int,
+                channel: OutboundChannel | None = None) -> None:
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     scheduler = BlockingScheduler(timezone="Asia/Shanghai")
     worker = worker_name()
-    scheduler.add_job(lambda: sweep(db, clock_for, batch=batch, worker=worker), "interval", seconds=interval,
+    scheduler.add_job(lambda: sweep(db, clock_for, batch=batch, worker=worker, channel=channel), "interval", seconds=interval,
                       id="timer_sweep", max_instances=1, coalesce=True)
     log.info("%s sweeping every %ss", worker, interval)
     scheduler.start()

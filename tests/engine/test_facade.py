@@ -114,3 +114,16 @@ def test_a_failing_script_surfaces_as_an_error_and_saves_nothing(db, clock, city
     with db.unit_of_work() as s:
         assert s.get(Ticket, ticket_id).workflow_state == before
         assert s.scalar(select(TaskRow.state).where(TaskRow.id == task_id)) == "ready"
+
+
+def test_an_outdated_password_hash_is_upgraded_at_sign_in(db, city):
+    from argon2 import PasswordHasher
+    from engine.models import User
+    weak = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash("demo")
+    with db.unit_of_work() as s:
+        s.scalar(select(User).where(User.username == "operator")).password_hash = weak
+    with db.unit_of_work() as s:
+        user = accounts.authenticate(s, "operator", "demo")
+        assert user.password_hash != weak
+    with db.unit_of_work() as s:
+        assert accounts.authenticate(s, "operator", "demo").username == "operator"
