@@ -1,6 +1,6 @@
 """The engine clock an entry point hands to the facade.
 
-Normally the system clock. When the app runs with HOTLINE_TEST_CLOCK=1 the time is a row in the
+Normally the system clock, frozen once per unit of work. When the app runs with HOTLINE_TEST_CLOCK=1 the time is a row in the
 database, so the web process, the test tick and separate scheduler processes all agree on it; it is
 read once per unit of work so one command sees one consistent "now".
 """
@@ -15,10 +15,13 @@ from .models import ClockSetting
 
 
 def engine_clock(session: Session, test_mode: bool) -> Clock:
-    if not test_mode:
-        return SystemClock()
-    row = session.get(ClockSetting, 1)
-    return FixedClock(row.now) if row is not None and row.now is not None else SystemClock()
+    """The clock of one unit of work, frozen at its start: every "now" inside one command (event
+    times, script ``now()``, deadlines) is the same instant, which is also what replay re-applies."""
+    if test_mode:
+        row = session.get(ClockSetting, 1)
+        if row is not None and row.now is not None:
+            return FixedClock(row.now)
+    return FixedClock(SystemClock().now())
 
 
 def set_test_clock(session: Session, now: datetime) -> None:

@@ -63,3 +63,22 @@ def test_only_auditors_admins_and_supervisors_replay(as_user):
     ticket = operator.post("/api/v1/tickets", json=complaint()).get_json()
     assert as_user("nt_chongchuan.handler").get(f"/api/v1/tickets/{ticket['id']}/replay").status_code == 403
     assert operator.get(f"/api/v1/tickets/{ticket['id']}/replay").status_code == 403
+
+
+def test_tickets_run_on_the_real_clock_replay_verified(database_url, city):
+    """Without the test clock every command reads the system clock once, so recorded times and the
+    times scripts saw are the same instant and replay reproduces them exactly."""
+    from app import create_app
+    from engine.config import Settings
+    from tests.conftest import ApiClient
+    app = create_app(Settings(database_url=database_url, secret_key="x", test_clock=False, scheduler_interval=1,
+                              scheduler_batch=10, max_upload_bytes=1024 * 1024, default_language="zh"))
+    client = app.test_client()
+    operator, dispatcher = ApiClient(client, "operator"), ApiClient(client, "dispatcher")
+    handler = ApiClient(client, "nt_chongchuan.handler")
+    ticket = operator.post("/api/v1/tickets", json=complaint()).get_json()
+    dispatcher.complete(ticket["id"], "dispatch", {"unit": "nt_chongchuan"})
+    handler.complete(ticket["id"], "sign", {"decision": "accept"})
+    report = ApiClient(client, "auditor").get(f"/api/v1/tickets/{ticket['id']}/replay").get_json()
+    assert report["verified"] is True, report
+    app.extensions["hotline_db"].dispose()
