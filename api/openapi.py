@@ -35,7 +35,7 @@ OPERATIONS = [
     ("post", "/api/v1/rules/{city}/migrations", "Preview (dry_run) or migrate running tickets to another version", S.MigrationRequest, {200: S.MigrationOut, 403: S.ErrorOut, 404: S.ErrorOut, 422: S.ErrorOut}, None, True),
     ("post", "/api/v1/rules/{city}/decisions/{decision_id}/evaluate", "Decision test console", S.EvaluateRequest, {200: S.EvaluateOut, 403: S.ErrorOut, 404: S.ErrorOut, 422: S.ErrorOut}, None, True),
     ("post", "/api/v1/rules/{city}/backtest", "What-if: a candidate version over recent tickets", S.BacktestRequest, {200: S.BacktestOut, 403: S.ErrorOut, 404: S.ErrorOut, 422: S.ErrorOut}, None, True),
-    ("get", "/api/v1/rules/log", "Audited administrative actions", None, {200: S.AdminEventList, 403: S.ErrorOut}, None, True),
+    ("get", "/api/v1/rules/log", "Audited administrative actions", None, {200: S.EventList, 403: S.ErrorOut}, None, True),
     ("get", "/api/v1/messages", "The caller's messages (notifications), newest first, with the unread count", None, {200: S.MessageList, 422: S.ErrorOut}, S.MessageQuery, True),
     ("post", "/api/v1/messages/{message_id}/read", "Mark one of the caller's messages read", None, {200: S.MessageOut, 404: S.ErrorOut}, None, True),
     ("put", "/api/v1/test/clock", "Set the engine clock (HOTLINE_TEST_CLOCK=1 only)", S.ClockSet, {200: S.ClockOut, 404: S.ErrorOut}, None, True),

@@ -17,9 +17,16 @@ from . import schemas as S
 from .context import clock, hotline, page_principal, session
 from .errors import localize_schema_messages
 from .i18n import current_language, t
-from .presenters import task_dict, ticket_dict
+from .presenters import task_dict, task_dicts, ticket_dict, ticket_dicts
 
 bp = Blueprint("pages", __name__)
+
+
+def chosen_city() -> str:
+    """The city a page works on: the request's choice if it is a known city, else the user's own."""
+    cities = available_cities()
+    city = request.values.get("city") or (g.principal.city if g.principal.city in cities else cities[0])
+    return city if city in cities else cities[0]
 
 
 def login_required(view):
@@ -74,7 +81,7 @@ def inbox():
     facade = hotline()
     rows = facade.list_tasks(g.principal, state="ready")
     now = clock().now()
-    tasks = [task_dict(session(), r, now) for r in rows]
+    tasks = task_dicts(session(), rows, now)
     q = request.args.get("q", "").strip()
     if q:
         tasks = [x for x in tasks if q in (x["ticket_number"] or "") or q in x["title"]]
@@ -119,7 +126,7 @@ def ticket_list():
     items, total = hotline().list_tickets(g.principal, q=request.args.get("q") or None,
                                           page=max(1, request.args.get("page", 1, type=int)), per_page=50)
     now = clock().now()
-    return render_template("tickets.html", tickets=[ticket_dict(session(), x, now) for x in items], total=total,
+    return render_template("tickets.html", tickets=ticket_dicts(session(), items, now), total=total,
                            q=request.args.get("q", ""))
 
 
@@ -130,7 +137,7 @@ def ticket_page(ticket_id):
     ticket = facade.get_ticket(g.principal, ticket_id)
     now = clock().now()
     return render_template("ticket.html", ticket=ticket_dict(session(), ticket, now),
-                           tasks=[task_dict(session(), r, now) for r in facade.list_tasks(g.principal, ticket_id=ticket_id, state=None)],
+                           tasks=task_dicts(session(), facade.list_tasks(g.principal, ticket_id=ticket_id, state=None), now),
                            events=facade.ticket_events(g.principal, ticket_id))
 
 
@@ -164,7 +171,7 @@ def unread_badge():
 @login_required
 def intake():
     cities = available_cities()
-    city = load_city(request.form.get("city") or (g.principal.city if g.principal.city in cities else cities[0]))
+    city = load_city(chosen_city())
     errors, values, status = {}, {}, 200
     if request.method == "POST":
         values = request.form.to_dict()

@@ -1,4 +1,8 @@
-"""Shape engine objects for the schemas (derived values such as lights live here, not in the DB)."""
+"""Shape engine objects for the schemas (derived values such as lights live here, not in the DB).
+
+The list forms take a whole page at once so a page of N tickets or tasks costs a fixed number of
+queries (open tasks, deployment versions, tickets), not N of each.
+"""
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -6,30 +10,52 @@ from sqlalchemy import select
 from engine.lights import light, ticket_light
 from engine.models import Deployment, TaskRow, Ticket
 
+TICKET_COLUMNS = ("id", "number", "city", "kind", "status", "channel", "request_type", "title", "content", "address",
+                  "received_at", "sign_due_at", "handle_due_at", "deadline_provisional", "sign_overdue",
+                  "handle_overdue", "outcome", "outcome_reason", "closed_at", "created_at", "updated_at")
+TASK_COLUMNS = ("id", "ticket_id", "name", "title", "role", "assignee", "state", "created_at", "warn_at", "due_at",
+                "completed_at", "completed_by")
 
-def ticket_dict(session, ticket: Ticket, now) -> dict:
-    open_task = session.scalar(select(TaskRow).where(TaskRow.ticket_id == ticket.id, TaskRow.state == "ready")
-                               .order_by(TaskRow.created_at).limit(1))
-    deployment = session.get(Deployment, ticket.deployment_id)
-    return {
-        **{c: getattr(ticket, c) for c in (
-            "id", "number", "city", "kind", "status", "channel", "request_type", "title", "content", "address",
-            "received_at", "sign_due_at", "handle_due_at", "deadline_provisional", "sign_overdue",
-            "handle_overdue", "outcome", "outcome_reason", "closed_at", "created_at", "updated_at")},
+
+def ticket_dicts(session, tickets: list[Ticket], now) -> list[dict]:
+    ids = [t.id for t in tickets]
+    open_tasks: dict[int, TaskRow] = {}
+    if ids:
+        rows = session.scalars(select(TaskRow).where(TaskRow.ticket_id.in_(ids), TaskRow.state == "ready")
+                               .order_by(TaskRow.created_at))
+        for row in rows:
+            open_tasks.setdefault(row.ticket_id, row)     # the oldest open task governs the light
+    deployment_ids = {t.deployment_id for t in tickets}
+    versions = dict(session.execute(select(Deployment.id, Deployment.version)
+                                    .where(Deployment.id.in_(deployment_ids))).all()) if deployment_ids else {}
+    return [{
+        **{c: getattr(ticket, c) for c in TICKET_COLUMNS},
         "unit": ticket.unit_code,
         "citizen": {"name": ticket.citizen_name, "phone": ticket.citizen_phone},
-        "light": ticket_light(now, ticket, open_task),
-        "deployment_version": deployment.version if deployment else None,
-    }
+        "light": ticket_light(now, ticket, open_tasks.get(ticket.id)),
+        "deployment_version": versions.get(ticket.deployment_id),
+    } for ticket in tickets]
+
+
+def ticket_dict(session, ticket: Ticket, now) -> dict:
+    return ticket_dicts(session, [ticket], now)[0]
+
+
+def task_dicts(session, rows: list[TaskRow], now) -> list[dict]:
+    ticket_ids = {r.ticket_id for r in rows}
+    tickets = {t.id: t for t in session.scalars(select(Ticket).where(Ticket.id.in_(ticket_ids)))} if ticket_ids else {}
+    out = []
+    for row in rows:
+        ticket = tickets.get(row.ticket_id)
+        out.append({
+            **{c: getattr(row, c) for c in TASK_COLUMNS},
+            "unit": row.unit_code,
+            "ticket_number": ticket.number if ticket else None,
+            "ticket_title": ticket.title if ticket else None,
+            "light": light(now, row.warn_at, row.due_at, closed=row.state != "ready"),
+        })
+    return out
 
 
 def task_dict(session, row: TaskRow, now) -> dict:
-    ticket = session.get(Ticket, row.ticket_id)
-    return {
-        **{c: getattr(row, c) for c in ("id", "ticket_id", "name", "title", "role", "assignee", "state",
-                                         "created_at", "warn_at", "due_at", "completed_at", "completed_by")},
-        "unit": row.unit_code,
-        "ticket_number": ticket.number if ticket else None,
-        "ticket_title": ticket.title if ticket else None,
-        "light": light(now, row.warn_at, row.due_at, closed=row.state != "ready"),
-    }
+    return task_dicts(session, [row], now)[0]

@@ -72,4 +72,4 @@ def backtest(city):
 @bp.get("/log")
 @require_token
 def admin_log():
-    return S.AdminEventList().dump({"items": hotline().admin_log(principal(), request.args.get("city"))})
+    return S.EventList().dump({"items": hotline().admin_log(principal(), request.args.get("city"))})

@@ -10,15 +10,9 @@ from engine.errors import PermissionDenied, ValidationFailed
 
 from .context import hotline, session
 from .i18n import t
-from .pages import login_required
+from .pages import chosen_city, login_required
 
 bp = Blueprint("rules_pages", __name__, url_prefix="/rules")
-
-
-def _city() -> str:
-    cities = available_cities()
-    city = request.values.get("city") or (g.principal.city if g.principal.city in cities else cities[0])
-    return city if city in cities else cities[0]
 
 
 @bp.get("/")
@@ -26,7 +20,7 @@ def _city() -> str:
 def versions():
     if not g.principal.has("admin", "analyst", "auditor"):
         raise PermissionDenied()
-    city = _city()
+    city = chosen_city()
     facade = hotline()
     diff = None
     if request.args.get("from") and request.args.get("to"):
@@ -48,7 +42,7 @@ def activate(city, version):
 def console():
     if not g.principal.has("admin", "analyst", "auditor"):
         raise PermissionDenied()
-    city = _city()
+    city = chosen_city()
     form = {"decision": request.values.get("decision", "handle_limit"),
             "inputs": request.values.get("inputs", '{"kind": "event", "request_type": "complaint"}'),
             "draft": request.values.get("draft", "")}

@@ -294,10 +294,6 @@ class DiffOut(Schema):
     decisions = fields.List(fields.Dict())
 
 
-class AdminEventList(Schema):
-    items = fields.List(fields.Nested(EventOut))
-
-
 class ReplayOut(Schema):
     ticket_id = fields.Integer()
     number = fields.String()

@@ -10,7 +10,7 @@ from engine.testclock import engine_clock, set_test_clock
 
 from . import schemas as S
 from .context import clock, db, hotline, outbound, principal, require_roles, require_token, session, settings
-from .presenters import task_dict, ticket_dict
+from .presenters import task_dict, task_dicts, ticket_dict, ticket_dicts
 
 bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 
@@ -52,7 +52,7 @@ def list_tickets():
     query = S.TicketQuery().load(request.args)
     items, total = hotline().list_tickets(principal(), **query)
     now = clock().now()
-    return S.TicketPage().dump({"items": [ticket_dict(session(), t, now) for t in items], "total": total,
+    return S.TicketPage().dump({"items": ticket_dicts(session(), items, now), "total": total,
                                 "page": query["page"], "per_page": query["per_page"]})
 
 
@@ -74,7 +74,7 @@ def ticket_events(ticket_id):
 def ticket_tasks(ticket_id):
     rows = hotline().list_tasks(principal(), ticket_id=ticket_id, state=request.args.get("state"))
     now = clock().now()
-    return S.TaskList().dump({"items": [task_dict(session(), r, now) for r in rows]})
+    return S.TaskList().dump({"items": task_dicts(session(), rows, now)})
 
 
 @bp.get("/tickets/<int:ticket_id>/replay")
@@ -89,7 +89,7 @@ def replay_ticket(ticket_id):
 def list_tasks():
     rows = hotline().list_tasks(principal(), **S.TaskQuery().load(request.args))
     now = clock().now()
-    return S.TaskList().dump({"items": [task_dict(session(), r, now) for r in rows]})
+    return S.TaskList().dump({"items": task_dicts(session(), rows, now)})
 
 
 @bp.get("/tasks/<task_id>")

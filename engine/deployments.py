@@ -95,19 +95,20 @@ def _legacy_python_ok(text: str) -> bool:
     return not check_expression(text) or not check_expression(f"dmninputexpr {text}")
 
 
-def _check_decisions(dmn: dict[str, bytes]) -> list[dict]:
-    """Parse every DMN file with the standard engine and lint it; errors block the deployment."""
+def _check_decisions(dmn: dict[str, bytes]) -> tuple[dict, list[dict]]:
+    """Parse every DMN file with the standard engine and lint it; errors block the deployment.
+    Returns the parsed decisions too, so the diagram parser does not parse the files again."""
     try:
         decisions = parse_rule_files(dmn)
     except DmnError as exc:
-        return [_error(None, exc.decision, "dmn_error", exc.message_zh, exc.message_en)]
+        return {}, [_error(None, exc.decision, "dmn_error", exc.message_zh, exc.message_en)]
     errors = []
     for issue in lint(decisions, python_ok=_legacy_python_ok):
         if issue.severity == "error":
             where = {"rule": issue.rule, "cell": issue.cell}
             errors.append({**_error(decisions[issue.decision].file if issue.decision in decisions else None,
                                     issue.decision, f"dmn_{issue.code}", issue.message_zh, issue.message_en), **where})
-    return errors
+    return decisions, errors
 
 
 def deploy(session: Session, city: str, bpmn: dict[str, bytes], dmn: dict[str, bytes], *, actor: str | None,
@@ -118,24 +119,24 @@ def deploy(session: Session, city: str, bpmn: dict[str, bytes], dmn: dict[str, b
     files = {**bpmn, **dmn}
     if not bpmn:
         raise DeploymentInvalid(details=[_error(None, None, "no_bpmn", "至少需要一个BPMN文件", "At least one BPMN file is required")])
+    digest = content_hash(city, files)
+    existing = session.scalar(select(Deployment).where(Deployment.content_hash == digest))
+    if existing is not None:
+        return existing, False      # the same files were validated when they were first stored
     errors = _check_xml(files)
     if errors:
         raise DeploymentInvalid(details=errors)
-    errors = _check_decisions(dmn)
+    decisions, errors = _check_decisions(dmn)
     if errors:
         raise DeploymentInvalid(details=errors)
     try:
-        parsed = parse_diagrams(bpmn, dmn, process_id)
+        parsed = parse_diagrams(bpmn, dmn, process_id, decisions=decisions)
     except Exception as exc:   # the parser reports many kinds of problems; all mean "invalid upload"
         raise DeploymentInvalid(details=[_error(None, getattr(exc, "id", None), "parse_error",
                                                 f"解析失败：{exc}", f"Parse failed: {exc}")]) from exc
     errors = _check_code(parsed, forms)
     if errors:
         raise DeploymentInvalid(details=errors)
-    digest = content_hash(city, files)
-    existing = session.scalar(select(Deployment).where(Deployment.content_hash == digest))
-    if existing is not None:
-        return existing, False
     version = (session.scalar(select(func.max(Deployment.version)).where(Deployment.city == city)) or 0) + 1
     deployment = Deployment(city=city, version=version, content_hash=digest, process_id=process_id,
                             serializer_version=SERIALIZER_VERSION, spiff_version=SPIFF_VERSION,

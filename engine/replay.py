@@ -100,13 +100,13 @@ def replay_ticket(session: Session, ticket: Ticket) -> dict:
         report["steps"] = number
     stored = TicketRun(session, clock, ticket, deployment, "replay")
     stored.load()
-    same_data = stored._current_data() == run._current_data()
+    stored_data, replayed_data = stored._current_data(), run._current_data()
     same_tasks = sorted(t.task_spec.name for t in ready_user_tasks(stored.workflow)) == \
         sorted(t.task_spec.name for t in ready_user_tasks(run.workflow))
-    if not (same_data and same_tasks and stored.workflow.is_completed() == run.workflow.is_completed()):
-        diff = {k: {"stored": stored._current_data().get(k), "replayed": run._current_data().get(k)}
-                for k in set(stored._current_data()) | set(run._current_data())
-                if stored._current_data().get(k) != run._current_data().get(k)}
+    if not (stored_data == replayed_data and same_tasks
+            and stored.workflow.is_completed() == run.workflow.is_completed()):
+        diff = {k: {"stored": stored_data.get(k), "replayed": replayed_data.get(k)}
+                for k in set(stored_data) | set(replayed_data) if stored_data.get(k) != replayed_data.get(k)}
         report["first_difference"] = {"step": "final", "reason": "final state differs", "variables": diff}
         return report
     report["verified"] = True

@@ -105,10 +105,13 @@ def _iter_task_specs(spec, subprocess_specs):
         yield from process_spec.task_specs.values()
 
 
-def parse_diagrams(bpmn_files: dict[str, bytes], dmn_files: dict[str, bytes], process_id: str) -> ParsedDiagrams:
-    """Parse untrusted XML; raises lxml/SpiffWorkflow errors for the caller to report."""
+def parse_diagrams(bpmn_files: dict[str, bytes], dmn_files: dict[str, bytes], process_id: str,
+                   decisions: dict | None = None) -> ParsedDiagrams:
+    """Parse untrusted XML; raises lxml/SpiffWorkflow errors for the caller to report. ``decisions``
+    are the already parsed DMN files, when the caller has them."""
     parser = SpiffBpmnParser()
-    decisions = parse_rule_files(dmn_files)
+    if decisions is None:
+        decisions = parse_rule_files(dmn_files)
     decision_ids = {}
     for decision_id, decision in decisions.items():
         table_id = decision.table_id or f"{decision_id}_literal"
