@@ -41,7 +41,10 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 # overrides only what differs)
 CITIES = ("nantong", "suzhou_ah", "changzhou", "suqian", "rugao")
 AUTHORED = ("suzhou_ah", "changzhou", "suqian")       # full rule sets written from their seeds
-DECISIONS = tuple(DECISION_OF_TASK.values())          # ticket_kind, scope_check, ... callback_policy
+# ticket_kind, scope_check, ... callback_policy (the lifecycle's business-rule tasks), then the escalation
+# decisions every city ships too: upgrade_policy (事件升级指令) and supervision_policy (督办分级)
+ESCALATION_DECISIONS = ("upgrade_policy", "supervision_policy")
+DECISIONS = tuple(dict.fromkeys([*DECISION_OF_TASK.values(), *ESCALATION_DECISIONS]))
 REQUEST_TYPES = ("consult", "help", "suggestion", "complaint", "report", "praise")
 PREFIX = {"nantong": "NT", "suzhou_ah": "SZ", "changzhou": "CZ", "suqian": "SQ", "rugao": "RG"}
 
