@@ -2,8 +2,15 @@
 
 Semantics come from the model's nodes and flows, positions from the layout (``bounds``,
 ``points`` and ``label_bounds``).  User tasks carry the ``form``/``role``/``unit_scoped``
-spiffworkflow properties; business-rule tasks name their decision both as
-``camunda:decisionRef`` and as ``spiffworkflow:calledDecisionId``.
+spiffworkflow properties (plus ``role_from``/``unit_from``/``due``/``subject_from`` when the model
+gives them) and may be parallel multi-instance tasks; script tasks may carry ``event`` /
+``event_fields`` properties; business-rule tasks name their decision both as
+``camunda:decisionRef`` and as ``spiffworkflow:calledDecisionId``.  Boundary events are
+non-interrupting timeDate timers or interrupting signal events; intermediate throw events send a
+message.  Signals (with the ``spiffworkflow:variableName`` their payload lands in) and messages are
+top-level elements; a message's payload expression is written on every event definition that
+throws it (``spiffworkflow:messagePayload``, where SpiffWorkflow 3.2 reads it without a
+deprecation warning).
 """
 from __future__ import annotations
 
@@ -58,6 +65,14 @@ def _process_xml(layout, w):
     w(f'<bpmn:definitions {nsdecl} id="{proc["definitions"]}" '
       f'targetNamespace="{proc["target_namespace"]}" exporter="{EXPORTER}" '
       'exporterVersion="1.0">')
+    for sig in layout.signals.values():
+        w(f'  <bpmn:signal id="{sig["id"]}" name={a(sig["name"])}>')
+        w('    <bpmn:extensionElements>')
+        w(f'      <spiffworkflow:variableName>{sig["variable"]}</spiffworkflow:variableName>')
+        w('    </bpmn:extensionElements>')
+        w('  </bpmn:signal>')
+    for msg in layout.messages.values():
+        w(f'  <bpmn:message id="{msg["id"]}" name={a(msg["name"])} />')
     w(f'  <bpmn:collaboration id="{proc["collaboration"]}">')
     w(f'    <bpmn:participant id="{proc["participant"]}" name={a(proc["participant_name"])} '
       f'processRef="{proc["id"]}" />')
@@ -74,42 +89,7 @@ def _process_xml(layout, w):
     w('    </bpmn:laneSet>')
 
     for n in nodes.values():
-        k = n["kind"]
-        attrs = f'id="{n["id"]}" name={a(n["name"])}'
-        if k == "exclusiveGateway":
-            d = [f["id"] for f in flows if f["src"] == n["id"] and f["default"]]
-            assert len(d) == 1, n["id"]
-            attrs += f' default="{d[0]}"'
-        if k == "businessRuleTask":
-            attrs += f' camunda:decisionRef="{n["decision"]}"'
-        if k == "boundaryEvent":
-            attrs += f' cancelActivity="false" attachedToRef="{n["attached_to"]}"'
-        w(f'    <bpmn:{k} {attrs}>')
-        if n.get("doc"):
-            w(f'      <bpmn:documentation>{escape(n["doc"])}</bpmn:documentation>')
-        if k == "userTask":
-            w('      <bpmn:extensionElements>')
-            w('        <spiffworkflow:properties>')
-            w(f'          <spiffworkflow:property name="form" value="{n["id"]}" />')
-            w(f'          <spiffworkflow:property name="role" value="{n["role"]}" />')
-            w(f'          <spiffworkflow:property name="unit_scoped" value="{str(n["unit_scoped"]).lower()}" />')
-            w('        </spiffworkflow:properties>')
-            w('      </bpmn:extensionElements>')
-        if k == "businessRuleTask":
-            w('      <bpmn:extensionElements>')
-            w(f'        <spiffworkflow:calledDecisionId>{n["decision"]}</spiffworkflow:calledDecisionId>')
-            w('      </bpmn:extensionElements>')
-        for fid in incoming[n["id"]]:
-            w(f'      <bpmn:incoming>{fid}</bpmn:incoming>')
-        for fid in outgoing[n["id"]]:
-            w(f'      <bpmn:outgoing>{fid}</bpmn:outgoing>')
-        if k == "scriptTask":
-            w(f'      <bpmn:script>{escape(n["script"])}</bpmn:script>')
-        if k == "boundaryEvent":
-            w(f'      <bpmn:timerEventDefinition id="{n["id"]}_definition">')
-            w(f'        <bpmn:timeDate xsi:type="bpmn:tFormalExpression">{n["time_date"]}</bpmn:timeDate>')
-            w('      </bpmn:timerEventDefinition>')
-        w(f'    </bpmn:{k}>')
+        _node_xml(n, flows, incoming[n["id"]], outgoing[n["id"]], layout.messages, w)
 
     for f in flows:
         attrs = f'id="{f["id"]}"'
@@ -123,6 +103,65 @@ def _process_xml(layout, w):
         else:
             w(f'    <bpmn:sequenceFlow {attrs} />')
     w('  </bpmn:process>')
+
+
+def _properties_xml(props, w, indent):
+    w(f'{indent}<spiffworkflow:properties>')
+    for name, value in props:
+        w(f'{indent}  <spiffworkflow:property name="{name}" value={a(value)} />')
+    w(f'{indent}</spiffworkflow:properties>')
+
+
+def _node_xml(n, flows, incoming, outgoing, messages, w):
+    k = n["kind"]
+    attrs = f'id="{n["id"]}" name={a(n["name"])}'
+    if k == "exclusiveGateway":
+        d = [f["id"] for f in flows if f["src"] == n["id"] and f["default"]]
+        assert len(d) == 1, n["id"]
+        attrs += f' default="{d[0]}"'
+    if k == "businessRuleTask":
+        attrs += f' camunda:decisionRef="{n["decision"]}"'
+    if k == "boundaryEvent":
+        attrs += f' cancelActivity="{str(n["interrupting"]).lower()}" attachedToRef="{n["attached_to"]}"'
+    w(f'    <bpmn:{k} {attrs}>')
+    if n.get("doc"):
+        w(f'      <bpmn:documentation>{escape(n["doc"])}</bpmn:documentation>')
+    if n.get("properties"):
+        w('      <bpmn:extensionElements>')
+        _properties_xml(n["properties"], w, "        ")
+        w('      </bpmn:extensionElements>')
+    if k == "businessRuleTask":
+        w('      <bpmn:extensionElements>')
+        w(f'        <spiffworkflow:calledDecisionId>{n["decision"]}</spiffworkflow:calledDecisionId>')
+        w('      </bpmn:extensionElements>')
+    for fid in incoming:
+        w(f'      <bpmn:incoming>{fid}</bpmn:incoming>')
+    for fid in outgoing:
+        w(f'      <bpmn:outgoing>{fid}</bpmn:outgoing>')
+    if n.get("multi"):
+        m = n["multi"]
+        w('      <bpmn:multiInstanceLoopCharacteristics isSequential="false">')
+        w(f'        <bpmn:loopDataInputRef>{m["collection"]}</bpmn:loopDataInputRef>')
+        w(f'        <bpmn:loopDataOutputRef>{m["output_collection"]}</bpmn:loopDataOutputRef>')
+        w(f'        <bpmn:inputDataItem id="{m["item"]}" name="{m["item"]}" />')
+        w(f'        <bpmn:outputDataItem id="{m["output"]}" name="{m["output"]}" />')
+        w('      </bpmn:multiInstanceLoopCharacteristics>')
+    if k == "scriptTask":
+        w(f'      <bpmn:script>{escape(n["script"])}</bpmn:script>')
+    if k == "boundaryEvent" and n.get("time_date"):
+        w(f'      <bpmn:timerEventDefinition id="{n["id"]}_definition">')
+        w(f'        <bpmn:timeDate xsi:type="bpmn:tFormalExpression">{n["time_date"]}</bpmn:timeDate>')
+        w('      </bpmn:timerEventDefinition>')
+    if k == "boundaryEvent" and n.get("signal"):
+        w(f'      <bpmn:signalEventDefinition id="{n["id"]}_definition" signalRef="{n["signal"]}" />')
+    if k == "intermediateThrowEvent":
+        msg = messages[n["message"]]
+        w(f'      <bpmn:messageEventDefinition id="{n["id"]}_definition" messageRef="{msg["id"]}">')
+        w('        <bpmn:extensionElements>')
+        w(f'          <spiffworkflow:messagePayload>{escape(msg["payload"])}</spiffworkflow:messagePayload>')
+        w('        </bpmn:extensionElements>')
+        w('      </bpmn:messageEventDefinition>')
+    w(f'    </bpmn:{k}>')
 
 
 def _diagram_xml(layout, w):

@@ -1,12 +1,12 @@
-"""Generator for ``bpmn/ticket_lifecycle.bpmn``.
+"""Generator for the diagrams in ``bpmn/``: ticket_lifecycle.bpmn, supervision.bpmn, consultation.bpmn.
 
-The diagram (process semantics *and* the BPMNDI layout) is described once, in the tables of
-``lifecycle.py``, and written out as a normal BPMN 2.0 XML file (``bpmn_xml.py``) that opens in
-Camunda Modeler and bpmn.io.  The generated file is committed; re-run this script after changing
-the tables::
+Each diagram (process semantics *and* the BPMNDI layout) is described once, in the tables of a model
+module (``lifecycle.py``, ``supervision.py``, ``consultation.py``, built with ``model.Diagram``) and
+written out as a normal BPMN 2.0 XML file (``bpmn_xml.py``) that opens in Camunda Modeler and
+bpmn.io.  The generated files are committed; re-run this script after changing the tables::
 
-    .venv/bin/python bpmn/tools/layout.py            # writes bpmn/ticket_lifecycle.bpmn
-    .venv/bin/python bpmn/tools/layout.py --check    # exit 1 if the file is stale
+    .venv/bin/python bpmn/tools/layout.py            # writes all three diagrams
+    .venv/bin/python bpmn/tools/layout.py --check    # exit 1 if a file is stale or a layout untidy
 
 Editing the .bpmn file in a modeler is fine too; this script is only a
 convenience for keeping the orthogonal layout tidy (it also checks that no two
@@ -16,11 +16,22 @@ Layout model: every flow node sits in a lane, a column and (for the system
 lane, which has several) a row.  Columns are ``COL_W`` apart; all shapes of a
 row share one centre line.  Edges are orthogonal polylines built from ports
 (``L``/``R``/``T``/``B`` of a shape) and a routing style.  Back edges (loops
-to 派单/签收/办理) run in horizontal "tracks" at the top of the centre and
-handler lanes.
+to 派单/签收/办理) run in horizontal "tracks": named y positions of a lane
+(e.g. at the top of the centre and handler lanes).  Boundary events sit on
+their host's bottom edge, shifted by their ``offset``.
+
+Routing styles of a flow (``model.Diagram.flow``: ports ``sp``/``tp``, ``style`` and options):
+
+- ``auto``: straight when the ports are aligned, else one corner (L/R -> T/B or T/B -> L/R);
+- ``track``: vertical from the source port to the lane track ``track``, horizontal, vertical into
+  the target port (``sdx``/``tdx`` shift a T/B port along its edge);
+- ``hvh``: horizontal, vertical at x = source port + ``dx`` (default: midway), horizontal;
+- ``via``: through the listed moves ``("x", col, dx)`` / ``("t", track)``, then into the target
+  port (see ``Layout._via``).
 
 This module is the generic part: geometry, routing, label placement, the layout checks and the
-command line.  It knows nothing about the ticket lifecycle beyond the model it is given.
+command line.  It knows nothing about the diagrams beyond the models it is given (``MODELS``: the ones
+the command line writes and checks).
 """
 from __future__ import annotations
 
@@ -29,10 +40,14 @@ import sys
 from pathlib import Path
 
 try:  # imported as part of a package
-    from . import bpmn_xml, lifecycle
+    from . import bpmn_xml, consultation, lifecycle, supervision
 except ImportError:  # run as a script: bpmn/tools is on sys.path
     import bpmn_xml
+    import consultation
     import lifecycle
+    import supervision
+
+MODELS = (lifecycle, supervision, consultation)
 
 # --------------------------------------------------------------------------
 # Geometry
@@ -64,7 +79,8 @@ def text_width(text):
 
 
 class Layout:
-    """A diagram model (``lanes``, ``nodes``, ``flows``, ``process``) with every position worked out.
+    """A diagram model (``lanes``, ``nodes``, ``flows``, ``process``, optional ``signals`` and
+    ``messages``) with every position worked out.
 
     The model's node and flow dicts are copied; the copies gain ``bounds`` (nodes), ``points``
     (flows) and ``label_bounds`` (events, gateways and named flows).
@@ -75,6 +91,8 @@ class Layout:
         self.lanes = model.LANES
         self.nodes = {nid: dict(n) for nid, n in model.NODES.items()}
         self.flows = [dict(f) for f in model.FLOWS]
+        self.signals = dict(getattr(model, "SIGNALS", {}))
+        self.messages = dict(getattr(model, "MESSAGES", {}))
 
         n_cols = max(n["col"] for n in self.nodes.values()) + 1
         pool_w = (X0 + (n_cols - 1) * COL_W + 90) - POOL_X
@@ -112,6 +130,7 @@ class Layout:
         cx = X0 + n["col"] * COL_W
         if n["kind"] == "boundaryEvent":
             hb = self._home_bounds(self.nodes[n["attached_to"]])
+            cx = hb[0] + hb[2] / 2 + n.get("offset", 0)
             cy = hb[1] + hb[3]  # centred on the host's bottom edge
         else:
             cy = self.lane_geom[n["lane"]]["rows"][n["row"]]
@@ -131,6 +150,8 @@ class Layout:
         elif style == "hvh":
             mx = p0[0] + o["dx"] if "dx" in o else (p0[0] + p1[0]) / 2
             pts = [p0, (mx, p0[1]), (mx, p1[1]), p1]
+        elif style == "via":
+            pts = self._via(p0, p1, tp, o["via"])
         elif p0[0] == p1[0] or p0[1] == p1[1]:
             pts = [p0, p1]
         elif sp in "LR" and tp in "TB":
@@ -145,6 +166,28 @@ class Layout:
             if p != out[-1]:
                 out.append(p)
         return [(int(round(x)), int(round(y))) for x, y in out]
+
+    def _via(self, p0, p1, tp, moves):
+        """Orthogonal path from p0 through ``moves``, then into p1 from the side of port ``tp``.
+
+        A move is ``("x", col, dx)``: horizontally to column ``col``'s centre + ``dx``, or
+        ``("t", track)``: vertically to a named track.  The last leg is vertical then horizontal
+        into an ``L``/``R`` port, horizontal then vertical into a ``T``/``B`` port.
+        """
+        pts = [p0]
+        x, y = p0
+        for move in moves:
+            if move[0] == "x":
+                x = X0 + move[1] * COL_W + (move[2] if len(move) > 2 else 0)
+            elif move[0] == "t":
+                y = self.tracks[move[1]]
+            else:
+                raise ValueError(f"unknown move {move!r}")
+            pts.append((x, y))
+        if x != p1[0] and y != p1[1]:
+            pts.append((x, p1[1]) if tp in "LR" else (p1[0], y))
+        pts.append(p1)
+        return pts
 
 
 def port(n, side, dx=0):
@@ -176,6 +219,8 @@ def node_label(n):
         if pos == "TR":
             return (x + w + 2, y - 16, tw, 14)
     if n["kind"] == "boundaryEvent":
+        if n.get("label") == "L":
+            return (x - tw - 4, y + h - 8, tw, 14)
         return (x + w + 4, y + h - 8, tw, 14)
     return (x + w / 2 - tw / 2, y + h + 5, tw, 14)
 
@@ -267,23 +312,32 @@ def generate(model=lifecycle):
     return bpmn_xml.build_xml(layout), check_layout(layout)
 
 
-def main(argv=None, model=lifecycle):
+def main(argv=None, model=None):
+    """Write (or with --check compare) ``model``'s file, or every diagram of ``MODELS``."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--check", action="store_true", help="fail if the committed file is stale")
-    ap.add_argument("-o", "--output", type=Path, default=model.FILE)
+    ap.add_argument("--check", action="store_true", help="fail if a committed file is stale")
+    ap.add_argument("-o", "--output", type=Path, help="output file (only with a single model)")
     args = ap.parse_args(argv)
-    xml, problems = generate(model)
-    for p in problems:
-        print("layout:", p, file=sys.stderr)
-    if args.check:
-        current = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
-        if current != xml:
-            print(f"{args.output} is out of date; run bpmn/tools/layout.py", file=sys.stderr)
-            return 1
-        return 1 if problems else 0
-    args.output.write_text(xml, encoding="utf-8")
-    print(f"wrote {args.output} ({len(model.NODES)} nodes, {len(model.FLOWS)} flows)")
-    return 1 if problems else 0
+    models = [model] if model is not None else list(MODELS)
+    if args.output and len(models) != 1:
+        ap.error("--output needs a single model")
+    rc = 0
+    for m in models:
+        output = args.output or m.FILE
+        xml, problems = generate(m)
+        for p in problems:
+            print(f"layout ({output.name}):", p, file=sys.stderr)
+        if problems:
+            rc = 1
+        if args.check:
+            current = output.read_text(encoding="utf-8") if output.exists() else ""
+            if current != xml:
+                print(f"{output} is out of date; run bpmn/tools/layout.py", file=sys.stderr)
+                rc = 1
+            continue
+        output.write_text(xml, encoding="utf-8")
+        print(f"wrote {output} ({len(m.NODES)} nodes, {len(m.FLOWS)} flows)")
+    return rc
 
 
 if __name__ == "__main__":

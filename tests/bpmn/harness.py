@@ -1,11 +1,13 @@
-"""Drive bpmn/ticket_lifecycle.bpmn with SpiffWorkflow 3.2.0: the one place tests start and step instances.
+"""Drive the diagrams in bpmn/ with SpiffWorkflow 3.2.0: the one place tests start and step instances.
 
 ``LifecycleRun`` is the generic driver: it starts an instance from a parsed spec, a script engine
-and the start data, and completes user tasks the way a form would.  tests/bpmn uses ``Run``, a
-``LifecycleRun`` on the Nantong DMN tables parsed directly with ``SpiffBpmnParser`` and with simple
-stand-ins for the script functions (calendar hours/days; the real working-time calendar lives
-elsewhere).  tests/rules/city_harness.py builds its per-city ``Run`` on the same driver with the
-project's restricted script engine and real calendars.
+and the start data, and completes user tasks the way a form would (also the parallel instances of
+a multi-instance task), sends signals and collects thrown messages.  tests/bpmn uses ``Run`` (the
+ticket lifecycle), ``SupervisionRun`` and ``ConsultationRun``: instances on a city's DMN tables
+(Nantong unless told otherwise) parsed directly with ``SpiffBpmnParser`` and with simple stand-ins
+for the script functions (calendar hours/days; the real working-time calendar lives elsewhere).
+tests/rules/city_harness.py builds its per-city ``Run`` on the same driver with the project's
+restricted script engine and real calendars.
 
 Times are in 2099 on purpose: SpiffWorkflow's timeDate timers compare their date with the real
 wall clock, so a date in the future never fires on its own and the timer tests fire them
@@ -16,15 +18,29 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.spiff.specs.event_definitions import SignalEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
+# The diagrams' contract tables live in tests/bpmn/contract.py; re-exported here, where tests/rules looks.
+from tests.bpmn.contract import (CONTRACTS, DECISIONS, MESSAGES, MULTI_INSTANCE, SCRIPT_EVENTS,  # noqa: F401
+                                 SIGNALS, THROWS, USER_TASK_EXTRAS, USER_TASKS)
+
 ROOT = Path(__file__).resolve().parents[2]
-BPMN_FILE = ROOT / "bpmn" / "ticket_lifecycle.bpmn"
-RULES_DIR = ROOT / "rules" / "nantong"
+BPMN_DIR = ROOT / "bpmn"
+BPMN_FILE = BPMN_DIR / "ticket_lifecycle.bpmn"
+RULES_ROOT = ROOT / "rules"
+RULES_DIR = RULES_ROOT / "nantong"
 PROCESS_ID = "ticket_lifecycle"
+# process id -> its diagram file
+PROCESS_FILES = {
+    "ticket_lifecycle": BPMN_FILE,
+    "supervision": BPMN_DIR / "supervision.bpmn",
+    "consultation": BPMN_DIR / "consultation.bpmn",
+}
 
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
@@ -41,28 +57,6 @@ DMN_NS = {
 
 T0 = "2099-03-02T09:00:00+08:00"
 
-# The public contract: user task id -> (lane, role, unit_scoped)
-USER_TASKS = {
-    "dispatch": ("lane_centre", "dispatcher", "false"),
-    "sign": ("lane_unit_handler", "handler", "true"),
-    "approve_return": ("lane_unit_leader", "leader", "true"),
-    "handle": ("lane_unit_handler", "handler", "true"),
-    "approve_extension_unit": ("lane_unit_leader", "leader", "true"),
-    "approve_extension": ("lane_centre", "dispatcher", "false"),
-    "approve_reply": ("lane_unit_leader", "leader", "true"),
-    "review_reply": ("lane_centre", "dispatcher", "false"),
-    "callback": ("lane_callback", "callback", "false"),
-}
-# business-rule task id -> the decision it calls
-DECISIONS = {
-    "decide_kind": "ticket_kind",
-    "check_scope": "scope_check",
-    "sign_limit": "sign_limit",
-    "handle_limit": "handle_limit",
-    "return_policy": "return_policy",
-    "extension_policy": "extension_policy",
-    "callback_policy": "callback_policy",
-}
 FUNCTIONS = ("now", "add_working_hours", "add_working_days", "working_hours_between", "is_before",
              "half_day_deadline")
 
@@ -88,6 +82,63 @@ def start_data(**overrides):
         "handle_overdue": False,
         "unit": None,
         "outcome": None,
+        # escalation: event -> directive upgrade, co-handling, supervision, final reply
+        "sensitivity": "normal",
+        "origin": "normal",
+        "extension_requests": 0,
+        "upgraded": False,
+        "upgrade_trigger": "",
+        "upgrade_reason": None,
+        "upgrade_requested": False,
+        "upgrade_point": "",
+        "assisting_units": [],
+        "responsibility": "duty",
+        "returned_from": None,
+        "redispatched_after_return": False,
+        "supervised": False,
+        "supervision_trigger": None,
+        "supervision_reason": None,
+        "final_reply": False,
+        "assist_days": 2,
+        "assist_results": [],
+    }
+    data.update(overrides)
+    return data
+
+
+def supervision_start_data(**overrides):
+    """What the runtime hands to a new supervision order."""
+    data = {
+        "parent_ticket_id": 1,
+        "parent_number": "NT-2099-000001",
+        "title": "小区噪声扰民",
+        "unit": "nt_chongchuan",
+        "kind": "event",
+        "origin": "normal",
+        "trigger": "overdue",
+        "reason": None,
+        "requested_by": "system",
+        "prior_tier": -1,
+        "routine_done": False,
+        "tier": None,
+        "refer_requested": False,
+    }
+    data.update(overrides)
+    return data
+
+
+def consultation_start_data(**overrides):
+    """What the runtime hands to a new consultation."""
+    data = {
+        "topic": "老旧小区加装电梯协调",
+        "description": "多名居民反映加装电梯涉及规划、住建、街道等多个部门，长期未解决",
+        "proposer": "nt_chongchuan.handler",
+        "proposer_unit": "nt_chongchuan",
+        "ticket_ids": [11, 12],
+        "lead_unit": "nt_housing",
+        "assisting_units": ["nt_chongchuan"],
+        "mode": "1+X",
+        "unit": None,
     }
     data.update(overrides)
     return data
@@ -98,6 +149,12 @@ class LifecycleRun:
     """A lifecycle instance plus the little helpers the tests need to step it like the forms do."""
 
     REPLY = "已现场处理并答复诉求人"     # the reply text of reply_and_pass()
+    # Fields a form always writes (its defaults) when the test does not give them.  The dispatch
+    # form's sensitivity starts from the ticket's, so it is not among them.
+    FORM_DEFAULTS = {
+        "dispatch": {"assisting_units": [], "responsibility": "duty", "upgrade": False, "upgrade_reason": None,
+                     "assist_days": 2},
+    }
 
     def __init__(self, spec, subprocess_specs, script_engine, data):
         self.wf = BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine)
@@ -125,11 +182,27 @@ class LifecycleRun:
         return self.task(name).data
 
     def complete(self, name, **form):
-        task = self.task(name)
+        return self.complete_task(self.task(name), **form)
+
+    def complete_task(self, task, **form):
+        task.data.update(self.FORM_DEFAULTS.get(task.task_spec.name, {}))
         task.data.update(form)
         task.run()
         self.wf.do_engine_steps()
         return task
+
+    # -- multi-instance tasks, signals, messages
+    def instances(self, bpmn_id):
+        """The READY instances of the multi-instance user task ``bpmn_id`` (spec name "<id> [child]")."""
+        return [t for t in self.ready() if t.task_spec.bpmn_id == bpmn_id and t.task_spec.name != bpmn_id]
+
+    def send_signal(self, name, payload):
+        self.wf.send_event(BpmnEvent(SignalEventDefinition(name), payload=payload))
+        self.wf.do_engine_steps()
+
+    def thrown(self):
+        """(name, payload) of the events thrown since the last call that the workflow did not catch."""
+        return [(e.event_definition.name, e.payload) for e in self.wf.get_events()]
 
     def completed(self, name):
         return [t for t in self.wf.get_tasks(state=TaskState.COMPLETED) if t.task_spec.name == name]
@@ -187,22 +260,26 @@ def make_engine(clock):
     }))
 
 
-def parse(validator=None):
-    """The lifecycle spec and its subprocess specs, with the Nantong DMN tables, straight from SpiffWorkflow."""
+def parse(validator=None, process_id=PROCESS_ID, city="nantong"):
+    """A process's spec and its subprocess specs, with a city's DMN tables (rules/<city>/*.dmn),
+    straight from SpiffWorkflow."""
+    path = PROCESS_FILES[process_id]
     parser = SpiffBpmnParser(validator=validator)
-    parser.add_bpmn_str(BPMN_FILE.read_bytes(), filename=str(BPMN_FILE))
-    for path in sorted(RULES_DIR.glob("*.dmn")):
-        parser.add_dmn_str(path.read_bytes(), filename=str(path))
-    return parser.get_spec(PROCESS_ID), parser.get_subprocess_specs(PROCESS_ID)
+    parser.add_bpmn_str(path.read_bytes(), filename=str(path))
+    for dmn in sorted((RULES_ROOT / city).glob("*.dmn")):
+        parser.add_dmn_str(dmn.read_bytes(), filename=str(dmn))
+    return parser.get_spec(process_id), parser.get_subprocess_specs(process_id)
 
 
 class Run(LifecycleRun):
     """A Nantong instance on the stand-in script functions and a ``Clock`` that starts at ``T0``."""
 
+    START = staticmethod(start_data)
+
     def __init__(self, specs, **overrides):
         spec, subprocess_specs = specs
         self.clock = Clock()
-        super().__init__(spec, subprocess_specs, make_engine(self.clock), start_data(**overrides))
+        super().__init__(spec, subprocess_specs, make_engine(self.clock), self.START(**overrides))
 
     def waiting(self, name):
         tasks = self.waiting_tasks(name)
@@ -217,3 +294,23 @@ class Run(LifecycleRun):
     def to_handle(self, unit="nt_chongchuan"):
         self.complete("dispatch", unit=unit)
         self.sign()
+
+
+class SupervisionRun(Run):
+    """A supervision order (bpmn/supervision.bpmn) on the stand-in script functions."""
+
+    START = staticmethod(supervision_start_data)
+
+    def feedback_round(self, approved=True):
+        self.complete("supervision_feedback", feedback="已组织现场处置并反馈诉求人", commitment=None)
+        self.complete("approve_supervision_feedback", approved=approved, comment="同意")
+
+    def register(self, due_at=None):
+        self.complete("register_order", content="超期未办结，请限期办结并反馈", opinion=None, due_at=due_at,
+                      assisting_units=[])
+
+
+class ConsultationRun(Run):
+    """A consultation (bpmn/consultation.bpmn) on the stand-in script functions."""
+
+    START = staticmethod(consultation_start_data)

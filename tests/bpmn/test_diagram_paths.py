@@ -274,18 +274,27 @@ def test_extension_requested_too_late_is_refused(specs):
     assert d["extension_refused"] is True
 
 
-def test_third_extension_is_refused(specs):
+def test_second_extension_request_upgrades_and_is_refused(specs):
+    # 第二十条（二）: applying for an extension twice upgrades the event to a directive, and a directive
+    # gets no extension (第二十四条): the second request is refused and the unit handles on the directive limit
     run = Run(specs)
     run.to_handle()
-    for n in (1, 2):
-        run.complete("handle", action="extend", extension_days=2, extension_reason=f"第{n}次")
-        run.complete("approve_extension_unit", approved=True)
-        run.complete("approve_extension", approved=True)
-        assert run.data("handle")["extension_count"] == n
-    run.complete("handle", action="extend", extension_days=2, extension_reason="第3次")
+    run.complete("handle", action="extend", extension_days=2, extension_reason="第1次")
+    run.complete("approve_extension_unit", approved=True)
+    run.complete("approve_extension", approved=True)
+    d = run.data("handle")
+    assert (d["extension_requests"], d["extension_count"], d["kind"]) == (1, 1, "event")
+    assert d["handle_due_at"] == plus(T0, days=17)
+    run.complete("handle", action="extend", extension_days=2, extension_reason="第2次")
     assert run.ready_names() == ["handle"]
-    assert run.data("handle")["extension_allowed"] is False
-    assert run.data("handle")["handle_due_at"] == plus(T0, days=19)
+    d = run.data("handle")
+    assert d["extension_requests"] == 2 and d["extension_count"] == 1
+    assert (d["upgrade"], d["upgrade_trigger"], d["upgrade_point"]) == (True, "extension_twice", "extension")
+    assert d["kind"] == "directive" and d["upgraded"] is True and d["upgraded_at"] == T0
+    assert d["extension_allowed"] is False and d["extension_refused"] is True
+    # the directive limit (5 working days from dispatch) is earlier than the extended deadline
+    assert d["handle_limit_days"] == 5 and d["handle_due_at"] == plus(T0, days=5)
+    assert run.completed("apply_upgrade_in_handling") and run.completed("handle_limit_after_upgrade")
 
 
 def test_review_reply_rejected_goes_back_to_handle(specs):
@@ -317,16 +326,28 @@ def test_callback_dissatisfied_rehandle_then_supervision(specs):
     assert d["callback_outcome"] == "rehandle"
     assert d["rehandle_count"] == 1
     assert d["handle_due_at"] == plus(T0, days=4 + 15)
+    assert run.thrown() == []
 
+    # 第十一条: dissatisfied again and the unit's fault -> a supervision directive; the ticket goes back to
+    # the unit (handle) and the runtime opens a supervision order from the thrown message
     run.reply_and_pass()
+    run.clock.advance(days=1)
     run.complete("callback", satisfied=False, unit_at_fault=True, comment="仍未解决")
-    assert run.wf.is_completed()
-    data = run.wf.data
-    assert data["callback_outcome"] == "supervise"
-    assert data["outcome"] == "supervision"
-    assert data["supervision_required"] is True
-    assert data["closed_at"] == plus(T0, days=4)
-    assert run.completed("end_supervision")
+    assert not run.wf.is_completed()
+    assert run.ready_names() == ["handle"]
+    d = run.data("handle")
+    assert d["callback_outcome"] == "supervise"
+    assert d["supervised"] is True and d["supervision_trigger"] == "dissatisfied_again"
+    assert d["rehandle_count"] == 2
+    assert d["handle_due_at"] == plus(T0, days=5 + 15)
+    assert d["outcome"] is None and "closed_at" not in d
+    assert run.thrown() == [("supervision_request", {"trigger": "dissatisfied_again", "reason": None,
+                                                      "unit": "nt_chongchuan", "kind": "event",
+                                                      "origin": "normal"})]
+    assert run.completed("request_supervision_dissatisfied")
+    # a supervised item's reply is approved by the principal leader
+    run.complete("handle", action="reply", reply=run.REPLY)
+    assert run.data("approve_reply")["reply_approver"] == "principal"
 
 
 def test_callback_dissatisfied_not_at_fault_is_archived(specs):

@@ -70,3 +70,24 @@ def test_workflow_survives_serialization(specs):
     run.reply_and_pass()
     run.complete("callback", satisfied=True, unit_at_fault=False)
     assert run.wf.is_completed() and run.wf.data["outcome"] == "archived"
+
+
+def test_instances_with_parallel_tasks_survive_serialization(specs):
+    from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+    from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+
+    serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
+    run = Run(specs)
+    run.complete("dispatch", unit="nt_chongchuan", assisting_units=["nt_housing", "nt_ecology"])
+    run.complete("sign", decision="accept")
+    first = run.instances("assist")[0]
+    run.complete_task(first, assist_result={"unit": first.data["assist_unit"], "opinion": "同意"})
+    wf = serializer.deserialize_json(serializer.serialize_json(run.wf))
+    wf.script_engine = make_engine(run.clock)
+    run.wf = wf
+    (second,) = run.instances("assist")
+    run.complete_task(second, assist_result={"unit": second.data["assist_unit"], "opinion": "同意"})
+    assert len(run.data("handle")["assist_results"]) == 2
+    # the upgrade signal still reaches the restored instance
+    run.send_signal("upgrade", {"reason": "中心确认"})
+    assert run.data("handle")["kind"] == "directive"
