@@ -12,6 +12,8 @@ from flask_wtf.csrf import CSRFProtect
 from jinja2 import ChoiceLoader, FileSystemLoader
 
 from api import context, errors, i18n
+from api.escalation import bp as escalation_bp
+from api.escalation_pages import bp as escalation_pages_bp
 from api.messages import bp as messages_bp
 from api.openapi import bp as openapi_bp
 from api.pages import bp as pages_bp, register_error_pages
@@ -47,11 +49,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     csrf.exempt(api_bp)      # the JSON API authenticates with bearer tokens, not cookies
     csrf.exempt(rules_bp)
     csrf.exempt(messages_bp)
+    csrf.exempt(escalation_bp)
     context.register(app)
     errors.register(app)
     i18n.register(app)
     register_error_pages(app)
     app.register_blueprint(api_bp)
+    app.register_blueprint(escalation_bp)
+    app.register_blueprint(escalation_pages_bp)
     app.register_blueprint(rules_bp)
     app.register_blueprint(messages_bp)
     app.register_blueprint(openapi_bp)

@@ -4,6 +4,17 @@ from __future__ import annotations
 from flask import request
 
 STRINGS = {
+    "cases": ("督办与会商", "Supervision and consultation"), "no_cases": ("暂无督办或会商", "None yet"),
+    "supervision": ("督办单", "Supervision order"), "consultation": ("会商", "Consultation"),
+    "ticket_lifecycle": ("工单", "Ticket"),
+    "upgrade_to_directive": ("升级为指令", "Upgrade to a directive"), "upgrade_reason": ("升级理由", "Reason"),
+    "directive_due": ("指令办理期限（可不填）", "Directive deadline (optional)"),
+    "open_supervision": ("启动督办", "Open a supervision order"), "supervision_trigger": ("督办情形", "Trigger"),
+    "supervision_reason": ("督办理由", "Reason"), "propose_consultation": ("提请会商", "Propose a consultation"),
+    "consultation_topic": ("会商议题", "Topic"), "consultation_description": ("议题说明", "Description"),
+    "consultation_mode": ("会商形式", "Form"), "mode_1x": ("“1+X”会商", "1+X"), "mode_one_matter": ("一事一议", "One matter, one meeting"),
+    "upgraded": ("已升级为指令", "Upgraded to a directive"), "supervision_opened": ("已启动督办", "Supervision opened"),
+    "consultation_proposed": ("已提请会商", "Consultation proposed"),
     "app_name": ("12345政务服务便民热线工单平台", "12345 Hotline Ticket Platform"),
     "login": ("登录", "Sign in"), "logout": ("退出", "Sign out"), "username": ("用户名", "Username"),
     "password": ("密码", "Password"), "inbox": ("待办任务", "Inbox"), "intake": ("工单受理", "Intake"),
@@ -42,24 +53,56 @@ STRINGS = {
     "activated": ("%(city)s 规则集 v%(version)s 已启用", "%(city)s rule set v%(version)s is active"),
 }
 REQUEST_TYPE_NAMES = {"consult": ("咨询", "Consult"), "help": ("求助", "Help"), "suggestion": ("建议", "Suggestion"),
-                      "complaint": ("投诉", "Complaint"), "report": ("举报", "Report"), "praise": ("表扬", "Praise")}
+                      "complaint": ("投诉", "Complaint"), "report": ("举报", "Report"), "praise": ("表扬", "Praise"),
+                      "supervision": ("督办", "Supervision"), "consultation": ("会商", "Consultation")}
 STATUS_NAMES = {
     "new": ("新建", "New"), "dispatching": ("待派单", "To dispatch"), "signing": ("待签收", "To sign"),
     "return_approval": ("退单审批", "Return approval"), "handling": ("办理中", "Handling"),
     "extension_approval": ("延期审批", "Extension approval"), "extension_review": ("延期审核", "Extension review"),
     "reply_approval": ("答复审核", "Reply approval"), "reply_review": ("答复认定", "Reply review"),
-    "callback": ("待回访", "Callback"), "closed": ("已办结", "Closed"),
+    "callback": ("待回访", "Callback"), "closed": ("已办结", "Closed"), "assisting": ("协办中", "Assisting units"),
+    "routine_supervision": ("日常督办", "Routine supervision"), "order_registration": ("督办立项", "Order registration"),
+    "supervision_feedback": ("督办反馈", "Supervision feedback"),
+    "feedback_approval": ("督办反馈审核", "Feedback approval"),
+    "supervision_verification": ("督办复核", "Supervision check"), "topic_confirmation": ("确定会商议题", "Topic confirmation"),
+    "convening": ("会商中", "Convening"), "carrying_out": ("落实议定事项", "Carrying out agreed actions"),
+    "summarizing": ("汇总答复", "Summarizing"),
 }
 OUTCOME_NAMES = {"archived": ("办结归档", "Archived"), "rejected": ("不予受理", "Not accepted"),
                  "emergency_transfer": ("转应急联动", "Transferred to emergency services"),
-                 "answered": ("直接答复办结", "Answered directly"), "supervision": ("转督办", "Sent to supervision")}
+                 "answered": ("直接答复办结", "Answered directly"), "supervision": ("转督办", "Sent to supervision"),
+                 "final_reply": ("最终答复办结", "Closed with a final reply"), "resolved": ("督办办结", "Resolved"),
+                 "referred": ("移交纪委监委", "Referred to discipline inspection"),
+                 "concluded": ("会商办结", "Consultation concluded")}
 
-MESSAGE_KINDS = {"task": ("新任务", "New task"), "warning": ("临期预警", "Due soon"), "overdue": ("已超时", "Overdue")}
+TRIGGER_NAMES = {
+    "overdue": ("超出办理时限未办结", "Overdue"), "overdue_unhandled": ("超出办理时限未办理", "Overdue, not handled"),
+    "dissatisfied_again": ("二次办理仍不满意", "Dissatisfied after re-handling"),
+    "repeat_complaint": ("办结后重复投诉", "Repeat complaint on a closed matter"),
+    "hot_issue": ("多次反映、存在舆情隐患的热点问题", "Hot issue with public-opinion risk"),
+    "provincial_repeat": ("省级交办重复件", "Repeated provincial item"), "media_exposure": ("媒体曝光", "Media exposure"),
+    "buck_passing": ("裁定责任后仍推诿扯皮", "Buck-passing after a ruling"),
+    "false_handling": ("虚假办理、谎报瞒报", "False handling"), "leak_retaliation": ("失密泄密致打击报复", "Leak and retaliation"),
+    "wide_impact": ("影响面广的热点难点问题", "Wide-impact issue"),
+    "jurisdiction_dispute": ("职责、管辖边界争议", "Responsibility dispute"),
+    "inaction_petition": ("不作为慢作为乱作为致越级访群体访", "Inaction causing escalated petitions"),
+    "risk_remains": ("现场核查风险隐患仍未消除", "Risk remains after an on-site check"),
+    "poor_reply": ("答复敷衍、答非所问", "Hollow or false reply"), "major": ("其他重大复杂疑难问题", "Other major matter"),
+}
+MESSAGE_KINDS = {"task": ("新任务", "New task"), "warning": ("临期预警", "Due soon"), "overdue": ("已超时", "Overdue"),
+                 "escalation": ("升级督办", "Escalation")}
 
 EVENT_NAMES = {"ticket_created": ("受理登记", "Ticket created"), "decision_evaluated": ("规则判定", "Rule decision"),
                "task_created": ("生成任务", "Task created"), "task_completed": ("完成任务", "Task completed"),
                "task_claimed": ("认领任务", "Task claimed"), "timer_fired": ("时限到期", "Deadline passed"),
-               "status_changed": ("状态变更", "Status changed")}
+               "status_changed": ("状态变更", "Status changed"), "ticket_upgraded": ("事件升级为指令", "Upgraded to a directive"),
+               "signal_received": ("收到指令操作", "Request received"),
+               "supervision_opened": ("启动督办", "Supervision opened"), "supervision_decided": ("督办定级", "Supervision tier decided"),
+               "supervision_order_issued": ("下发督办单", "Supervision order issued"),
+               "supervision_closed": ("督办办结", "Supervision closed"), "discipline_referral": ("移交纪委监委", "Referred to discipline inspection"),
+               "consultation_opened": ("提请会商", "Consultation proposed"), "consultation_confirmed": ("确定会商议题", "Consultation confirmed"),
+               "minutes_filed": ("会商纪要", "Minutes filed"), "case_task_created": ("议定事项交办", "Agreed action assigned"),
+               "consultation_concluded": ("会商办结", "Consultation concluded")}
 
 
 def current_language() -> str:
@@ -87,6 +130,7 @@ def register(app) -> None:
         outcome_name=lambda v: named(OUTCOME_NAMES, v),
         event_name=lambda v: named(EVENT_NAMES, v),
         message_kind_name=lambda v: named(MESSAGE_KINDS, v),
+        trigger_name=lambda v: named(TRIGGER_NAMES, v),
         unit_name=unit_name,
     )
 

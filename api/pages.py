@@ -12,6 +12,7 @@ from engine import accounts
 from engine.cities import available_cities, load_city
 from engine.errors import AuthenticationFailed, DomainError, ValidationFailed
 from engine.facade import REQUEST_TYPES, SCOPES
+from forms.definitions import load_form
 
 from . import schemas as S
 from .context import clock, hotline, page_principal, session
@@ -100,11 +101,11 @@ def task_page(task_id):
     ticket = facade.get_ticket(g.principal, row.ticket_id)
     errors, values, status = {}, {}, 200
     if request.method == "POST":
-        values = {k: v for k, v in request.form.items() if k != "csrf_token"}
         if request.form.get("_action") == "claim":
             facade.claim_task(g.principal, task_id)
             return redirect(url_for("pages.task_page", task_id=task_id))
-        values.pop("_action", None)
+        # checkbox lists and table rows come as several inputs: the form definition reassembles them
+        values = load_form(row.form).from_html(request.form)
         try:
             facade.complete_task(g.principal, task_id, values)
         except ValidationFailed as exc:
@@ -136,9 +137,11 @@ def ticket_page(ticket_id):
     facade = hotline()
     ticket = facade.get_ticket(g.principal, ticket_id)
     now = clock().now()
+    from .escalation_pages import escalation_context   # the escalation routes import this module
     return render_template("ticket.html", ticket=ticket_dict(session(), ticket, now),
                            tasks=task_dicts(session(), facade.list_tasks(g.principal, ticket_id=ticket_id, state=None), now),
-                           events=facade.ticket_events(g.principal, ticket_id))
+                           events=facade.ticket_events(g.principal, ticket_id), escalation=escalation_context(ticket_id),
+                           values={})
 
 
 @bp.get("/messages")

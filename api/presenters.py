@@ -10,11 +10,11 @@ from sqlalchemy import select
 from engine.lights import light, ticket_light
 from engine.models import Deployment, TaskRow, Ticket
 
-TICKET_COLUMNS = ("id", "number", "city", "kind", "status", "channel", "request_type", "title", "content", "address",
+TICKET_COLUMNS = ("id", "number", "city", "process", "kind", "status", "channel", "request_type", "title", "content", "address",
                   "received_at", "sign_due_at", "handle_due_at", "deadline_provisional", "sign_overdue",
                   "handle_overdue", "outcome", "outcome_reason", "closed_at", "created_at", "updated_at")
 TASK_COLUMNS = ("id", "ticket_id", "name", "title", "role", "assignee", "state", "created_at", "warn_at", "due_at",
-                "completed_at", "completed_by")
+                "completed_at", "completed_by", "subject_ticket_id")
 
 
 def ticket_dicts(session, tickets: list[Ticket], now) -> list[dict]:

@@ -52,6 +52,7 @@ class TicketCreate(Strict):
     scope = fields.String(validate=validate.OneOf(SCOPES), load_default="normal")
     directive_due_at = Time(allow_none=True)
     direct_answer = fields.String(validate=validate.Length(max=4000), allow_none=True)
+    sensitivity = fields.String(validate=validate.OneOf(["normal", "high"]), load_default="normal")
 
 
 class CitizenOut(Schema):
@@ -63,6 +64,7 @@ class TicketOut(Schema):
     id = fields.Integer()
     number = fields.String()
     city = fields.String()
+    process = fields.String()
     kind = fields.String()
     status = fields.String()
     channel = fields.String()
@@ -102,6 +104,8 @@ class TicketQuery(Schema):
     unit = fields.String()
     kind = fields.String(validate=validate.OneOf(["event", "directive"]))
     request_type = fields.String(validate=validate.OneOf(REQUEST_TYPES))
+    process = fields.String(validate=validate.OneOf(["ticket_lifecycle", "supervision", "consultation"]),
+                            load_default="ticket_lifecycle")
     overdue = fields.Boolean()
     q = fields.String(validate=validate.Length(max=100))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))
@@ -121,12 +125,21 @@ class FormFieldOut(Schema):
     min = fields.Integer()
     max = fields.Integer()
     help = fields.String()
+    help_en = fields.String()
+    default = fields.Raw()
+    max_items = fields.Integer()
+    columns = fields.List(fields.Dict())
+    min_rows = fields.Integer()
+    max_rows = fields.Integer()
+    required_when_empty = fields.String()
+    must_contain_when = fields.Dict()
 
 
 class FormOut(Schema):
     name = fields.String()
     title = fields.String()
     title_en = fields.String()
+    wrap = fields.String(allow_none=True)
     fields_ = fields.List(fields.Nested(FormFieldOut), data_key="fields", attribute="fields")
 
 
@@ -147,6 +160,7 @@ class TaskOut(Schema):
     light = fields.String(allow_none=True)
     completed_at = Time(allow_none=True)
     completed_by = fields.String(allow_none=True)
+    subject_ticket_id = fields.Integer(allow_none=True)
 
 
 class TaskDetail(TaskOut):
@@ -329,3 +343,34 @@ class MessageOut(Schema):
 class MessageList(Schema):
     items = fields.List(fields.Nested(MessageOut))
     unread = fields.Integer()
+
+
+# -- escalation (upgrade, supervision, consultation) ---------------------------------------------------
+class UpgradeRequest(Strict):
+    reason = fields.String(required=True, validate=validate.Length(2, 1000))
+    sensitivity = fields.String(validate=validate.OneOf(["normal", "high"]), allow_none=True)
+    due_at = Time(allow_none=True)
+
+
+class SupervisionRequest(Strict):
+    trigger = fields.String(required=True, validate=validate.Length(1, 40))
+    reason = fields.String(required=True, validate=validate.Length(2, 2000))
+
+
+class ConsultationRequest(Strict):
+    ticket_ids = fields.List(fields.Integer(validate=validate.Range(min=1)), required=True,
+                             validate=validate.Length(1, 50))
+    topic = fields.String(required=True, validate=validate.Length(2, 300))
+    description = fields.String(required=True, validate=validate.Length(2, 5000))
+    lead_unit = fields.String(allow_none=True, validate=validate.Length(max=60))
+    assisting_units = fields.List(fields.String(validate=validate.Length(1, 60)), load_default=list,
+                                  validate=validate.Length(max=30))
+    mode = fields.String(validate=validate.OneOf(["1+X", "one_matter"]), load_default="1+X")
+
+
+class CaseOut(TicketOut):
+    linked_tickets = fields.List(fields.Integer())
+
+
+class CaseList(Schema):
+    items = fields.List(fields.Nested(CaseOut))

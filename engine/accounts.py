@@ -14,9 +14,13 @@ from sqlalchemy.orm import Session
 from .errors import AuthenticationFailed, ValidationFailed
 from .models import ApiToken, User
 
-ROLES = ("operator", "dispatcher", "callback", "handler", "leader", "supervisor", "analyst", "admin", "auditor")
-UNIT_ROLES = {"handler", "leader"}
-CENTRE_ROLES = {"operator", "dispatcher", "callback", "supervisor", "analyst", "admin", "auditor"}
+# leader = a unit's deputy leader (分管领导); principal = its principal leader (主要领导), who also holds
+# leader. inspector = the party-committee/government inspection office (督查办); city_leader = city leaders.
+ROLES = ("operator", "dispatcher", "callback", "handler", "leader", "principal", "supervisor", "inspector",
+         "city_leader", "analyst", "admin", "auditor")
+UNIT_ROLES = {"handler", "leader", "principal"}
+CENTRE_ROLES = {"operator", "dispatcher", "callback", "supervisor", "inspector", "city_leader", "analyst", "admin",
+                "auditor"}
 TOKEN_LIFETIME = timedelta(hours=12)
 _HASHER = PasswordHasher()
 

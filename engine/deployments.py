@@ -22,6 +22,9 @@ from .scripting import check_expression, check_script
 from .spiff import SAFE_XML, SERIALIZER_VERSION, SPIFF_VERSION, iter_task_specs, parse_diagrams, serialize_spec
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
+# Roles a user task may name (a role_from variable may still pick another role at run time).
+TASK_ROLES = {"dispatcher", "handler", "leader", "principal", "callback", "operator", "supervisor", "inspector",
+              "city_leader"}
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 
 
@@ -84,7 +87,7 @@ def _check_code(parsed, forms) -> list[dict]:
             if not form or form not in forms:
                 errors.append(_error(None, element, "unknown_form", f"{element}：表单“{form}”不存在",
                                      f"{element}: form {form!r} does not exist"))
-            if props.get("role") not in {"dispatcher", "handler", "leader", "callback", "operator", "supervisor"}:
+            if props.get("role") not in TASK_ROLES:
                 errors.append(_error(None, element, "unknown_role", f"{element}：角色“{props.get('role')}”无效",
                                      f"{element}: invalid role {props.get('role')!r}"))
     return errors

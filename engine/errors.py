@@ -76,3 +76,10 @@ class NoAddress(DomainError):
     code = "no_address"
     message_zh = "收件人没有该渠道的联系方式"
     message_en = "The recipient has no address for this channel"
+
+
+class InvalidState(Conflict):
+    """The ticket is not at a step where this action is possible (e.g. upgrading a directive)."""
+    code = "invalid_state"
+    message_zh = "工单当前状态不允许此操作"
+    message_en = "The ticket's current state does not allow this"

@@ -16,9 +16,12 @@ from forms.definitions import form_names, load_form
 from . import deployments, notifications, rulesets
 from .accounts import Principal
 from .cities import load_city
+from .cities import LIFECYCLE_PROCESS
 from .clock import Clock
 from .errors import Conflict, NotFound, PermissionDenied, TaskNotOpen, ValidationFailed
 from .models import Deployment, Event, Message, TaskRow, Ticket, Timer
+from .cases import origin_of
+from .escalation import EscalationCommands
 from .runtime import TicketRun
 from .scripting import make_script_engine
 from .spiff import codec_for
@@ -27,6 +30,7 @@ REQUEST_TYPES = ("consult", "help", "suggestion", "complaint", "report", "praise
 SCOPES = ("normal", "emergency", "litigation", "petition", "arbitration", "reconsideration", "discipline",
           "disclosure", "outside_jurisdiction", "secret_privacy", "invalid", "public_order", "repeat")
 INTAKE_ROLES = ("operator", "dispatcher", "admin")
+SENSITIVITIES = ("normal", "high")
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 
 
@@ -35,7 +39,7 @@ def _msg(code: str, zh: str, en: str) -> dict:
     return {"code": code, "message_zh": zh, "message_en": en}
 
 
-class Hotline:
+class Hotline(EscalationCommands):
     def __init__(self, session: Session, clock: Clock):
         self.session = session
         self.clock = clock
@@ -132,6 +136,10 @@ class Hotline:
         scope = payload.get("scope") or "normal"
         if scope not in SCOPES:
             errors["scope"] = [_msg("not_an_option", f"受理范围必须是{list(SCOPES)}之一", f"must be one of {list(SCOPES)}")]
+        sensitivity = payload.get("sensitivity") or "normal"
+        if sensitivity not in SENSITIVITIES:
+            errors["sensitivity"] = [_msg("not_an_option", f"敏感程度必须是{list(SENSITIVITIES)}之一",
+                                          f"must be one of {list(SENSITIVITIES)}")]
         received = payload.get("received_at") or now
         if received > now + MAX_CLOCK_SKEW:
             errors["received_at"] = [_msg("in_future", "受理时间不能晚于当前时间", "must not be in the future")]
@@ -158,6 +166,12 @@ class Hotline:
             "direct_answer": payload.get("direct_answer"), "dispatch_count": 0, "return_count": 0,
             "extension_count": 0, "rehandle_count": 0, "sign_overdue": False, "handle_overdue": False,
             "unit": None, "outcome": None,
+            # escalation (issue 4): upgrade inputs, co-handling, supervision, final reply
+            "sensitivity": sensitivity, "origin": origin_of(ticket.channel), "extension_requests": 0,
+            "upgraded": False, "upgrade_trigger": "", "upgrade_reason": None, "upgrade_requested": False,
+            "upgrade_point": "", "assisting_units": [], "responsibility": "duty", "returned_from": None,
+            "redispatched_after_return": False, "supervised": False, "supervision_trigger": None,
+            "supervision_reason": None, "final_reply": False, "assist_days": 2, "assist_results": [],
         }
         run = TicketRun(self.session, self.clock, ticket, deployment, actor.username)
         # The start data is kept so an auditor can replay the ticket from its first event.
@@ -178,8 +192,12 @@ class Hotline:
         return ticket
 
     def list_tickets(self, actor: Principal, *, city=None, status=None, unit=None, kind=None, request_type=None,
-                     overdue=None, q=None, page: int = 1, per_page: int = 20) -> tuple[list[Ticket], int]:
+                     overdue=None, q=None, process: str | None = LIFECYCLE_PROCESS, page: int = 1,
+                     per_page: int = 20) -> tuple[list[Ticket], int]:
+        """Tickets (by default; ``process`` selects supervision orders or consultations instead)."""
         query = select(Ticket)
+        if process:
+            query = query.where(Ticket.process == process)
         if not actor.is_centre:
             query = query.where(self._unit_visible(actor))
         for column, value in ((Ticket.city, city), (Ticket.status, status), (Ticket.unit_code, unit),
@@ -215,11 +233,13 @@ class Hotline:
             query = query.where(TaskRow.state == state)
         if ticket_id is not None:
             self.get_ticket(actor, ticket_id)
-            query = query.where(TaskRow.ticket_id == ticket_id)
+            # a ticket's own tasks and the tasks cases created about it (a consultation's agreed actions)
+            query = query.where(or_(TaskRow.ticket_id == ticket_id, TaskRow.subject_ticket_id == ticket_id))
         elif not actor.has("supervisor", "admin", "auditor"):
             # A worker's inbox: tasks of their roles, and for unit roles only their own unit.
-            allowed = [TaskRow.role.in_(actor.roles & {"dispatcher", "callback", "operator"})]
-            unit_roles = actor.roles & {"handler", "leader"}
+            allowed = [TaskRow.role.in_(actor.roles & {"dispatcher", "callback", "operator", "inspector",
+                                                       "city_leader"})]
+            unit_roles = actor.roles & {"handler", "leader", "principal"}
             if unit_roles and actor.unit_code:
                 allowed.append((TaskRow.role.in_(unit_roles)) & (TaskRow.unit_code == actor.unit_code))
             query = query.where(or_(*allowed))
@@ -271,13 +291,23 @@ class Hotline:
         if errors:
             raise ValidationFailed(details={e.field: [{"code": e.code, "message_zh": e.zh, "message_en": e.en}]
                                             for e in errors})
+        for field in form.fields:     # an optional field left empty takes the form's default, or keeps its value
+            if cleaned.get(field["name"]) is None:
+                if "default" in field:
+                    cleaned[field["name"]] = field["default"]
+                elif field.get("keep_when_empty"):
+                    cleaned.pop(field["name"], None)
         run = TicketRun(self.session, self.clock, ticket, self._deployment(ticket), actor.username)
         run.load()
         now = self.clock.now()
         row.state, row.completed_at, row.completed_by = "completed", now, actor.username
-        run.record("task_completed", task_name=row.name, data={"task_id": row.id, "form": cleaned})
-        run.complete(row.id, cleaned)
+        run.record("task_completed", task_name=row.name, data={"task_id": row.id, "unit": row.unit_code,
+                                                               "form": cleaned})
+        wrap = getattr(form, "wrap", None)
+        # A multi-instance task's result goes into one variable (collected by the diagram), with its unit.
+        run.complete(row.id, {wrap: {**cleaned, "unit": row.unit_code}} if wrap else cleaned)
         run.save()
+        self._after_run(run)
         return ticket
 
     # -- timers ----------------------------------------------------------------------------------
@@ -308,6 +338,7 @@ class Hotline:
             if timer.name in fired_names:
                 timer.state, timer.fired_at, timer.fired_by = "fired", now, worker
         run.save()
+        self._after_run(run)
         return sum(1 for t in due if t.state == "fired")
 
     # -- messages (notifications) ---------------------------------------------------------------------
@@ -366,7 +397,8 @@ class Hotline:
 
     def _unit_visible(self, actor: Principal):
         return or_(Ticket.unit_code == actor.unit_code,
-                   exists().where(TaskRow.ticket_id == Ticket.id, TaskRow.unit_code == actor.unit_code))
+                   exists().where(TaskRow.ticket_id == Ticket.id, TaskRow.unit_code == actor.unit_code),
+                   exists().where(TaskRow.subject_ticket_id == Ticket.id, TaskRow.unit_code == actor.unit_code))
 
     def _can_view(self, actor: Principal, ticket: Ticket) -> bool:
         if actor.is_centre or actor.has("system"):
@@ -375,5 +407,6 @@ class Hotline:
             return False
         if ticket.unit_code == actor.unit_code:
             return True
-        return self.session.scalar(select(exists().where(TaskRow.ticket_id == ticket.id,
-                                                         TaskRow.unit_code == actor.unit_code)))
+        return self.session.scalar(select(exists().where(
+            or_(TaskRow.ticket_id == ticket.id, TaskRow.subject_ticket_id == ticket.id),
+            TaskRow.unit_code == actor.unit_code)))

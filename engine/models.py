@@ -81,6 +81,10 @@ class Ticket(Base):
     number: Mapped[str | None] = mapped_column(String(40), unique=True)
     city: Mapped[str] = mapped_column(String(40))
     deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id"))
+    # The BPMN process this row runs: the ticket lifecycle, or a case linked to tickets (a supervision
+    # order 督办单, a consultation 会商) that reuses the same tasks, timers, event log and lock.
+    process: Mapped[str] = mapped_column(String(40), default="ticket_lifecycle", server_default="ticket_lifecycle",
+                                         index=True)
     kind: Mapped[str] = mapped_column(String(20), default="event")
     channel: Mapped[str] = mapped_column(String(40))
     request_type: Mapped[str] = mapped_column(String(20))
@@ -129,6 +133,20 @@ class TaskRow(Base):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_by: Mapped[str | None] = mapped_column(String(80))
+    # A case's task about one of its linked tickets (a consultation's agreed action): shown on that ticket.
+    subject_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+
+
+class TicketLink(Base):
+    """A case (supervision order, consultation) and the tickets it concerns."""
+    __tablename__ = "ticket_links"
+    __table_args__ = (UniqueConstraint("case_id", "ticket_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    relation: Mapped[str] = mapped_column(String(20))     # supervision | consultation
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Timer(Base):

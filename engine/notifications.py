@@ -190,3 +190,31 @@ def mark_read(session: Session, username: str, message_id: int, now: datetime) -
         message.read_at = now
     session.flush()
     return message
+
+
+# Audit events of the diagrams (``event`` property of a script task) that are escalations: the unit
+# concerned hears of them at once; supervision orders also reach the owner's role.
+ESCALATIONS = {
+    "ticket_upgraded": "事件升级为指令",
+    "supervision_order_issued": "督办单",
+    "discipline_referral": "移交纪委监委",
+}
+TIER_NAMES = {0: "日常督办", 1: "一级督办", 2: "二级督办", 3: "三级督办"}
+
+
+def notify_escalation(session: Session, ticket: Ticket, event_type: str, data: dict, now: datetime,
+                      calendar: WorkingCalendar) -> list[Message]:
+    if event_type not in ESCALATIONS:
+        return []
+    users = set(recipients(session, ticket.city, "handler", ticket.unit_code, whole_unit=True)) if ticket.unit_code \
+        else set()
+    what = ESCALATIONS[event_type]
+    if event_type != "ticket_upgraded":
+        what = f"{TIER_NAMES.get(data.get('tier'), '')}{what}"
+        if data.get("owner_role"):
+            users |= set(recipients(session, ticket.city, data["owner_role"], None))
+    why = data.get("upgrade_reason") or data.get("upgrade_trigger") or data.get("content") or data.get("reason") or ""
+    due = data.get("order_due_at")
+    body = ticket.title + (f"\n{why}" if why else "") + (f"\n时限：{due[:16].replace('T', ' ')}" if due else "")
+    return _create(session, sorted(users), ticket=ticket, task_id=None, kind="escalation",
+                   title=f"{what}：{ticket.number or ''}".strip(), body=body, urgent=True, now=now, calendar=calendar)

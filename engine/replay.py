@@ -16,13 +16,14 @@ from sqlalchemy.orm import Session
 from .clock import FixedClock
 from .errors import DomainError
 from .models import Deployment, Event, Ticket
-from .runtime import TicketRun, ready_user_tasks
+from .runtime import TicketRun, ready_user_tasks, task_name, task_unit, user_task_properties
 
-TRIGGERS = ("ticket_created", "task_completed", "timers_due")
+TRIGGERS = ("ticket_created", "task_completed", "timers_due", "signal_received")
 
 
 class ReplayRun(TicketRun):
     """A TicketRun whose records go to a list instead of the database."""
+    replaying = True
 
     def __init__(self, session, clock, ticket, deployment):
         super().__init__(session, clock, ticket, deployment, "replay")
@@ -77,12 +78,19 @@ def replay_ticket(session: Session, ticket: Ticket) -> dict:
             if trigger.type == "ticket_created":
                 run.create(trigger.data["start_data"])
             elif trigger.type == "task_completed":
-                candidates = [t for t in ready_user_tasks(run.workflow) if t.task_spec.name == trigger.task_name]
+                # The instances of a multi-instance task share a name: the recorded unit tells them apart.
+                candidates = [t for t in ready_user_tasks(run.workflow) if task_name(t) == trigger.task_name
+                              and ("unit" not in trigger.data
+                                   or task_unit(t, user_task_properties(t)) == trigger.data["unit"])]
                 if not candidates:
                     return {**report, "steps": number,
                             "first_difference": {"step": number, "trigger": trigger.seq,
                                                  "reason": f"task {trigger.task_name} is not open in the replay"}}
-                run.complete(str(candidates[0].id), trigger.data.get("form", {}))
+                form = trigger.data.get("form", {})
+                wrap = _form_wrap(trigger.task_name, candidates[0])
+                run.complete(str(candidates[0].id), {wrap: {**form, "unit": trigger.data.get("unit")}} if wrap else form)
+            elif trigger.type == "signal_received":
+                run.send_signal(trigger.data["signal"], trigger.data.get("payload") or {})
             else:
                 run.fire_due_timers()
         except DomainError as exc:
@@ -90,7 +98,7 @@ def replay_ticket(session: Session, ticket: Ticket) -> dict:
                                                                      "reason": exc.message_en}}
         ready = ready_user_tasks(run.workflow)
         actual = {"engine": [c for c in (_comparable(p["type"], p["task_name"], p["data"]) for p in run.produced) if c],
-                  "tasks": sorted(t.task_spec.name for t in ready if str(t.id) not in before)}
+                  "tasks": sorted(task_name(t) for t in ready if str(t.id) not in before)}
         expected = _expected(consequences)
         if actual != expected:
             return {**report, "steps": number,
@@ -101,8 +109,8 @@ def replay_ticket(session: Session, ticket: Ticket) -> dict:
     stored = TicketRun(session, clock, ticket, deployment, "replay")
     stored.load()
     stored_data, replayed_data = stored._current_data(), run._current_data()
-    same_tasks = sorted(t.task_spec.name for t in ready_user_tasks(stored.workflow)) == \
-        sorted(t.task_spec.name for t in ready_user_tasks(run.workflow))
+    same_tasks = sorted(task_name(t) for t in ready_user_tasks(stored.workflow)) == \
+        sorted(task_name(t) for t in ready_user_tasks(run.workflow))
     if not (stored_data == replayed_data and same_tasks
             and stored.workflow.is_completed() == run.workflow.is_completed()):
         diff = {k: {"stored": stored_data.get(k), "replayed": replayed_data.get(k)}
@@ -111,6 +119,11 @@ def replay_ticket(session: Session, ticket: Ticket) -> dict:
         return report
     report["verified"] = True
     return report
+
+
+def _form_wrap(name: str, task) -> str | None:
+    from forms.definitions import load_form
+    return getattr(load_form(user_task_properties(task).get("form", name)), "wrap", None)
 
 
 def _listify(value: dict) -> dict:

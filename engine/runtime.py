@@ -12,26 +12,37 @@ from uuid import UUID
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.spiff.specs.event_definitions import SignalEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
 from . import notifications
 from .calendar import WorkingCalendar
-from .cities import calendar_for, load_city
+from .cities import LIFECYCLE_PROCESS, calendar_for, load_city
 from .clock import Clock, iso, parse_iso
-from .errors import WorkflowFailed
-from .models import Deployment, Event, TaskRow, Ticket, Timer
+from .errors import Conflict, WorkflowFailed
+from .models import Deployment, Event, TaskRow, Ticket, TicketLink, Timer
 from .scripting import make_script_engine
 from .spiff import EngineDurationTimerEventDefinition, EngineTimeDateEventDefinition, codec_for
+from .workflow_tasks import lookup, ready_user_tasks, task_name, task_role, task_unit, user_task_properties
 
 # Status shown for a ticket while one of these user tasks is open.
 TASK_STATUS = {
     "dispatch": "dispatching", "sign": "signing", "approve_return": "return_approval",
     "handle": "handling", "approve_extension_unit": "extension_approval",
     "approve_extension": "extension_review", "approve_reply": "reply_approval",
-    "review_reply": "reply_review", "callback": "callback",
+    "review_reply": "reply_review", "callback": "callback", "assist": "assisting",
+    # supervision orders (督办单)
+    "routine_supervision": "routine_supervision", "register_order": "order_registration",
+    "supervision_feedback": "supervision_feedback", "approve_supervision_feedback": "feedback_approval",
+    "verify_supervision": "supervision_verification",
+    # consultations (会商)
+    "confirm_topic": "topic_confirmation", "convene": "convening", "carry_out_action": "carrying_out",
+    "summarize_consultation": "summarizing",
 }
+# A case's deadline column (tickets.handle_due_at) comes from the first of these variables it has.
+CASE_DUE = ("order_due_at", "minutes_due_at")
 # Which deadline governs a task when the diagram does not name one (property "due").
 DEFAULT_DUE = {"sign": "sign_due_at", "handle": "handle_due_at", "approve_reply": "handle_due_at",
                "approve_extension_unit": "handle_due_at", "approve_extension": "handle_due_at"}
@@ -63,14 +74,6 @@ def script_functions(clock: Clock, calendar: WorkingCalendar) -> dict:
                                     is_before, half_day_deadline)}
 
 
-def user_task_properties(task) -> dict:
-    return (getattr(task.task_spec, "extensions", None) or {}).get("properties", {})
-
-
-def ready_user_tasks(workflow: BpmnWorkflow) -> list:
-    return [t for t in workflow.get_tasks(state=TaskState.READY) if t.task_spec.manual]
-
-
 def _json_safe(data: dict) -> dict:
     return {k: v for k, v in data.items() if isinstance(v, (str, int, float, bool, list, dict, type(None)))}
 
@@ -90,17 +93,34 @@ class TicketRun:
         self._seq = None
         self._snapshots: dict = {}
         self._overdue: list[tuple[str, str | None]] = []   # (timer, attached task id) fired in this command
+        self._last_decision: dict | None = None
+        self._escalations: list[tuple[str, dict]] = []
+        self.process = ticket.process or LIFECYCLE_PROCESS
+        self.is_case = self.process != LIFECYCLE_PROCESS
+        self.thrown: list = []    # events the workflow threw that no task of it caught (e.g. supervision_request)
         self.workflow: BpmnWorkflow | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
     def create(self, start_data: dict) -> None:
-        self.workflow = self.codec.new_workflow(self.engine)
+        self.workflow = self.codec.new_workflow(self.engine, self._process_arg())
         for task in self.workflow.get_tasks(state=TaskState.READY):
             task.data.update(start_data)
         self._advance()
 
     def load(self) -> None:
-        self.workflow = self.codec.load(self.ticket.workflow_state, self.engine)
+        self.workflow = self.codec.load(self.ticket.workflow_state, self.engine, self._process_arg())
+
+    def _process_arg(self) -> str | None:
+        return self.process if self.is_case else None
+
+    def send_signal(self, name: str, payload: dict) -> None:
+        """Deliver a signal (e.g. the centre's upgrade request) to the task waiting for it."""
+        try:
+            self.workflow.send_event(BpmnEvent(SignalEventDefinition(name), payload=payload))
+        except WorkflowException as exc:
+            raise Conflict("工单当前环节不能接收该操作", "The ticket is not at a step that accepts this",
+                           details={"signal": name}) from exc
+        self._advance()
 
     def complete(self, task_id: str, data: dict) -> None:
         task = self.workflow.get_task_from_id(_uuid(task_id))
@@ -136,6 +156,7 @@ class TicketRun:
             self.workflow.do_engine_steps(will_complete_task=self._before_task, did_complete_task=self._after_task)
         except SpiffWorkflowException as exc:
             raise _workflow_failed(exc) from exc
+        self.thrown.extend(self.workflow.get_events())
 
     # -- recording -------------------------------------------------------------------------------
     def _before_task(self, task) -> None:
@@ -156,6 +177,9 @@ class TicketRun:
                               "version": self.deployment.version, "hit_policy": main.get("hit_policy"),
                               "inputs": main.get("inputs", {}), "matched_rules": main.get("matched_rules", []),
                               "outputs": _json_safe(changed), "trace": trace})
+            self._last_decision = {"decision": decision_id, "name": decision.name if decision else None,
+                                   "version": self.deployment.version,
+                                   "matched_rules": main.get("matched_rules", [])}
         elif isinstance(getattr(spec, "event_definition", None), _ENGINE_TIMERS):
             self.record("timer_fired", task_name=spec.name,
                         data={"due_at": task._get_internal_data("event_value")})
@@ -164,6 +188,34 @@ class TicketRun:
                 setattr(self.ticket, flag, True)
             # Notified in save(), once the task rows are mirrored (a replay never saves, so never notifies).
             self._overdue.append((spec.name, _attached_task_id(task)))
+        else:
+            props = user_task_properties(task)
+            if props.get("event"):
+                self._record_domain_event(task, props)
+
+    def _record_domain_event(self, task, props: dict) -> None:
+        """A script the diagram marks with an ``event`` property (an upgrade, a supervision order ...)
+        becomes an audit event: the listed variables (why) and the decision that led to it (the rule)."""
+        fields = [f.strip() for f in props.get("event_fields", "").split(",") if f.strip()]
+        data = _json_safe({f: task.data.get(f) for f in fields})
+        data["rule"] = self._last_decision
+        self.record(props["event"], task_name=task.task_spec.name, data=data)
+        self._escalations.append((props["event"], data))      # notified in save(), like overdue timers
+        if self.is_case:
+            self.mirror_to_linked(props["event"], data)
+
+    def mirror_to_linked(self, type_: str, data: dict) -> None:
+        """A case's audit events also go to the log of every ticket it concerns."""
+        if not self.ticket.id or self.replaying:
+            return
+        linked = self.session.scalars(select(TicketLink.ticket_id).where(TicketLink.case_id == self.ticket.id))
+        for ticket_id in linked:
+            append_event(self.session, ticket_id, type_, actor=self.actor, at=self.clock.now(),
+                         deployment_id=self.deployment.id,
+                         data={**data, "case_id": self.ticket.id, "case_number": self.ticket.number,
+                               "case_process": self.process})
+
+    replaying = False
 
     def record(self, type_: str, *, task_name: str | None = None, data: dict | None = None) -> Event:
         if self._seq is None:
@@ -182,10 +234,13 @@ class TicketRun:
         data = self._current_data()
         ticket = self.ticket
         old_status = ticket.status
-        ticket.kind = data.get("kind") or ticket.kind
         ticket.unit_code = data.get("unit")
-        ticket.sign_due_at = _maybe_time(data.get("sign_due_at"))
-        ticket.handle_due_at = _maybe_time(data.get("handle_due_at"))
+        if self.is_case:
+            ticket.handle_due_at = next((_maybe_time(data.get(k)) for k in CASE_DUE if data.get(k)), None)
+        else:
+            ticket.kind = data.get("kind") or ticket.kind
+            ticket.sign_due_at = _maybe_time(data.get("sign_due_at"))
+            ticket.handle_due_at = _maybe_time(data.get("handle_due_at"))
         ticket.deadline_provisional = any(
             self.calendar.is_provisional(ticket.received_at, due)
             for due in (ticket.sign_due_at, ticket.handle_due_at) if due is not None)
@@ -196,13 +251,16 @@ class TicketRun:
             ticket.outcome_reason = data.get("scope_reason") if ticket.outcome == "rejected" else None
             ticket.closed_at = _maybe_time(data.get("closed_at")) or now
         elif ready:
-            ticket.status = TASK_STATUS.get(ready[0].task_spec.name, ready[0].task_spec.name)
+            ticket.status = TASK_STATUS.get(task_name(ready[0]), task_name(ready[0]))
         ticket.updated_at = now
         ticket.workflow_state = self.codec.dump(self.workflow)
         self.session.flush()   # assigns ids for a new ticket
         self._sync_tasks(ready, now)
         self._sync_timers(now)
         self._notify_overdue(now)
+        for event_type, data in self._escalations:
+            notifications.notify_escalation(self.session, ticket, event_type, data, now, self.calendar)
+        self._escalations.clear()
         if old_status != ticket.status:
             self.record("status_changed", data={"from": old_status, "to": ticket.status,
                                                 "outcome": ticket.outcome if ticket.status == "closed" else None})
@@ -226,23 +284,37 @@ class TicketRun:
             if task_id in existing:
                 continue
             props = user_task_properties(task)
-            due = _maybe_time(task.data.get(props.get("due") or DEFAULT_DUE.get(task.task_spec.name, "")))
+            name = task_name(task)
+            due = _maybe_time(lookup(task.data, props.get("due") or DEFAULT_DUE.get(name, "")))
             warn = None
             if due is not None and due > now:
                 span = self.calendar.working_hours_between(now, due)
                 warn = self.calendar.add_working_hours(now, span * self.city.yellow_at)
+            subject = lookup(task.data, props.get("subject_from"))
             row = TaskRow(
-                id=task_id, ticket_id=self.ticket.id, name=task.task_spec.name,
-                title=task.task_spec.bpmn_name or task.task_spec.name, form=props.get("form", task.task_spec.name),
-                role=props.get("role", "dispatcher"),
-                unit_code=task.data.get("unit") if props.get("unit_scoped") == "true" else None,
-                state="ready", created_at=now, warn_at=warn, due_at=due)
+                id=task_id, ticket_id=self.ticket.id, name=name,
+                title=task.task_spec.bpmn_name or name, form=props.get("form", name),
+                role=task_role(task, props), unit_code=task_unit(task, props),
+                state="ready", created_at=now, warn_at=warn, due_at=due,
+                subject_ticket_id=subject if isinstance(subject, int) and subject in self.linked_ids() else None)
             self.session.add(row)
             notifications.notify_task_created(self.session, self.ticket, row, now, self.calendar)
-            self.record("task_created", task_name=task.task_spec.name, data={"task_id": task_id})
+            self.record("task_created", task_name=name, data={"task_id": task_id, "unit": row.unit_code})
+            if row.subject_ticket_id:
+                append_event(self.session, row.subject_ticket_id, "case_task_created", actor=self.actor, at=now,
+                             deployment_id=self.deployment.id,
+                             data={"case_id": self.ticket.id, "case_number": self.ticket.number, "task_id": task_id,
+                                   "task_name": name, "unit": row.unit_code, "role": row.role,
+                                   "due_at": due.isoformat() if due else None,
+                                   "item": lookup(task.data, (props.get("unit_from") or "") + ".item")})
         for task_id, row in existing.items():
             if task_id not in ready_ids:
                 row.state = "cancelled" if row.completed_at is None else "completed"
+
+    def linked_ids(self) -> set[int]:
+        if not self.is_case or not self.ticket.id:
+            return set()
+        return set(self.session.scalars(select(TicketLink.ticket_id).where(TicketLink.case_id == self.ticket.id)))
 
     def _notify_overdue(self, now: datetime) -> None:
         for timer_name, task_id in self._overdue:
@@ -263,6 +335,19 @@ class TicketRun:
             if (name, due) not in known:
                 self.session.add(Timer(ticket_id=self.ticket.id, name=name, task_id=task_id, due_at=due,
                                        state="pending"))
+
+
+def append_event(session: Session, ticket_id: int, type_: str, *, actor: str | None, at: datetime,
+                 deployment_id: int | None, data: dict, task_name: str | None = None) -> Event:
+    """Append to another ticket's log (a case writing to the tickets it concerns): under that ticket's
+    row lock, so its sequence numbers stay gap-free and unique."""
+    session.scalar(select(Ticket.id).where(Ticket.id == ticket_id).with_for_update())
+    seq = session.scalar(select(func.coalesce(func.max(Event.seq), 0)).where(Event.ticket_id == ticket_id)) + 1
+    event = Event(ticket_id=ticket_id, seq=seq, type=type_, actor=actor, at=at, deployment_id=deployment_id,
+                  task_name=task_name, data=data)
+    session.add(event)
+    session.flush()
+    return event
 
 
 def _maybe_time(value) -> datetime | None:

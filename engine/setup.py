@@ -16,7 +16,8 @@ from .models import Unit, User
 DEMO_PASSWORD = "demo"
 CENTRE_DEMO_USERS = [("admin", ["admin"], "系统管理员"), ("operator", ["operator"], "话务员"),
                      ("dispatcher", ["dispatcher"], "派单员"), ("callback", ["callback"], "回访员"),
-                     ("supervisor", ["supervisor"], "督办员"), ("analyst", ["analyst"], "业务分析员"),
+                     ("supervisor", ["supervisor"], "督办员"), ("inspector", ["inspector"], "督查办"),
+                     ("city_leader", ["city_leader"], "市领导"), ("analyst", ["analyst"], "业务分析员"),
                      ("auditor", ["auditor"], "审计员")]
 
 
@@ -45,9 +46,11 @@ def load_demo(session: Session, clock: Clock, city_code: str) -> dict:
         accounts.add_user(session, username, None, roles, city=city_code, display_name=name, password_hash=demo_hash)
         users.append(username)
     for unit in demo_units(city_code):
-        for role, label in (("handler", "经办人"), ("leader", "领导")):
-            username = f"{unit['code']}.{role}"
-            accounts.add_user(session, username, None, [role], unit_code=unit["code"], city=city_code,
+        # .leader is the principal leader (主要领导, who may also approve as deputy); .deputy the deputy (分管领导).
+        for suffix, roles, label in (("handler", ["handler"], "经办人"), ("leader", ["leader", "principal"], "主要领导"),
+                                     ("deputy", ["leader"], "分管领导")):
+            username = f"{unit['code']}.{suffix}"
+            accounts.add_user(session, username, None, roles, unit_code=unit["code"], city=city_code,
                               display_name=f"{unit['name']}{label}", password_hash=demo_hash)
             users.append(username)
     if session.scalar(select(User).where(User.username == "operator")) and not _has_tickets(session, city_code):

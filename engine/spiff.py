@@ -90,19 +90,24 @@ _SERIALIZER = BpmnWorkflowSerializer(_serializer_registry())
 
 
 class ParsedDiagrams:
-    def __init__(self, process_id, spec, subprocess_specs, decision_ids, decisions, dmn_texts):
+    def __init__(self, process_id, spec, subprocess_specs, decision_ids, decisions, dmn_texts, others=None):
         self.process_id = process_id
         self.spec = spec
         self.subprocess_specs = subprocess_specs
+        # The deployment's other top-level processes (supervision, consultation): id -> (spec, subprocess specs)
+        self.others = others or {}
         # decision table id -> decision id (SpiffWorkflow keeps only the table), for the audit trail
         self.decision_ids = decision_ids
         self.decisions = decisions          # our standard-DMN models, by decision id
         self.dmn_texts = dmn_texts
 
 
-def _iter_task_specs(spec, subprocess_specs):
+def _iter_task_specs(spec, subprocess_specs, others=None):
     for process_spec in [spec, *subprocess_specs.values()]:
         yield from process_spec.task_specs.values()
+    for other_spec, other_subs in (others or {}).values():
+        for process_spec in [other_spec, *other_subs.values()]:
+            yield from process_spec.task_specs.values()
 
 
 def parse_diagrams(bpmn_files: dict[str, bytes], dmn_files: dict[str, bytes], process_id: str,
@@ -122,18 +127,20 @@ def parse_diagrams(bpmn_files: dict[str, bytes], dmn_files: dict[str, bytes], pr
         parser.add_bpmn_xml(etree.fromstring(data, SAFE_XML), filename=name)
     spec = parser.get_spec(process_id)
     subprocess_specs = parser.get_subprocess_specs(process_id)
-    for task_spec in _iter_task_specs(spec, subprocess_specs):
+    others = {pid: (parser.get_spec(pid), parser.get_subprocess_specs(pid))
+              for pid in parser.get_process_ids() if pid != process_id and pid not in subprocess_specs}
+    for task_spec in _iter_task_specs(spec, subprocess_specs, others):
         definition = getattr(task_spec, "event_definition", None)
         engine_class = _ENGINE_TIMERS.get(type(definition))
         if engine_class is not None:
             definition.__class__ = engine_class   # same state, clock-aware behaviour
-    attach(_iter_task_specs(spec, subprocess_specs), decisions, decision_ids)
+    attach(_iter_task_specs(spec, subprocess_specs, others), decisions, decision_ids)
     return ParsedDiagrams(process_id, spec, subprocess_specs, decision_ids, decisions,
-                          {name: data.decode("utf-8") for name, data in dmn_files.items()})
+                          {name: data.decode("utf-8") for name, data in dmn_files.items()}, others)
 
 
 def iter_task_specs(parsed: ParsedDiagrams):
-    return _iter_task_specs(parsed.spec, parsed.subprocess_specs)
+    return _iter_task_specs(parsed.spec, parsed.subprocess_specs, parsed.others)
 
 
 def serialize_spec(parsed: ParsedDiagrams) -> str:
@@ -141,6 +148,9 @@ def serialize_spec(parsed: ParsedDiagrams) -> str:
     return json.dumps({
         "spec": registry.convert(parsed.spec),
         "subprocess_specs": {name: registry.convert(s) for name, s in parsed.subprocess_specs.items()},
+        "processes": {pid: {"spec": registry.convert(spec),
+                            "subprocess_specs": {name: registry.convert(s) for name, s in subs.items()}}
+                      for pid, (spec, subs) in parsed.others.items()},
         "decision_ids": parsed.decision_ids,
         "dmn": parsed.dmn_texts,
     })
@@ -158,13 +168,27 @@ class WorkflowCodec:
         registry = _SERIALIZER.registry
         self.spec = registry.restore(spec_dicts["spec"])
         self.subprocess_specs = {name: registry.restore(s) for name, s in spec_dicts["subprocess_specs"].items()}
+        self.others = {pid: (registry.restore(p["spec"]),
+                             {name: registry.restore(s) for name, s in p["subprocess_specs"].items()})
+                       for pid, p in spec_dicts.get("processes", {}).items()}
         self.decision_ids = spec_dicts.get("decision_ids", {})
         self.decisions = parse_rule_files({n: t.encode("utf-8") for n, t in spec_dicts.get("dmn", {}).items()})
-        attach(_iter_task_specs(self.spec, self.subprocess_specs), self.decisions, self.decision_ids)
+        attach(_iter_task_specs(self.spec, self.subprocess_specs, self.others), self.decisions, self.decision_ids)
         self._converter = registry.convert_to_dict[registry.typenames[BpmnWorkflow]].args[1].__self__
 
-    def new_workflow(self, script_engine: PythonScriptEngine) -> BpmnWorkflow:
-        return BpmnWorkflow(self.spec, self.subprocess_specs, script_engine=script_engine)
+    def has_process(self, process: str | None) -> bool:
+        return process is None or process == self.spec.name or process in self.others
+
+    def _specs(self, process: str | None):
+        if process is None or process == self.spec.name:
+            return self.spec, self.subprocess_specs
+        if process not in self.others:
+            raise KeyError(process)
+        return self.others[process]
+
+    def new_workflow(self, script_engine: PythonScriptEngine, process: str | None = None) -> BpmnWorkflow:
+        spec, subprocess_specs = self._specs(process)
+        return BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine)
 
     def dump(self, workflow: BpmnWorkflow) -> str:
         conv = self._converter
@@ -175,14 +199,15 @@ class WorkflowCodec:
         state[_SERIALIZER.VERSION_KEY] = SERIALIZER_VERSION
         return json.dumps(state, default=str, ensure_ascii=False)
 
-    def load(self, state_json: str, script_engine: PythonScriptEngine) -> BpmnWorkflow:
+    def load(self, state_json: str, script_engine: PythonScriptEngine, process: str | None = None) -> BpmnWorkflow:
         state = json.loads(state_json)
         version = state.pop(_SERIALIZER.VERSION_KEY, None)
         if version != SERIALIZER_VERSION:
             # A reader of another serializer version silently misreads instances: refuse instead.
             raise ValueError(f"instance written by serializer {version}; this reader is {SERIALIZER_VERSION}")
         conv = self._converter
-        workflow = BpmnWorkflow(self.spec, self.subprocess_specs, deserializing=True)
+        spec, subprocess_specs = self._specs(process)
+        workflow = BpmnWorkflow(spec, subprocess_specs, deserializing=True)
         workflow.tasks = conv.mapping_from_dict(state["tasks"], UUID, workflow=workflow)
         workflow.task_tree = workflow.tasks.get(UUID(state["root"]))
         conv.set_default_attributes(workflow, state)

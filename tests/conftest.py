@@ -93,8 +93,9 @@ def city(db, clock, demo_hash):
         for username, roles, name in setup.CENTRE_DEMO_USERS:
             accounts.add_user(session, username, None, roles, city="nantong", display_name=name, password_hash=demo_hash)
         for unit in DEMO_UNITS:
-            for role in ("handler", "leader"):
-                accounts.add_user(session, f"{unit}.{role}", None, [role], unit_code=unit, city="nantong",
+            # .leader is the principal leader (also approves as deputy), .deputy the deputy leader only
+            for suffix, roles in (("handler", ["handler"]), ("leader", ["leader", "principal"]), ("deputy", ["leader"])):
+                accounts.add_user(session, f"{unit}.{suffix}", None, roles, unit_code=unit, city="nantong",
                                   password_hash=demo_hash)
     return "nantong"
 

@@ -9,6 +9,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 BPMN = (ROOT / "bpmn" / "ticket_lifecycle.bpmn").read_text(encoding="utf-8")
 DMN = {p.name: p.read_text(encoding="utf-8") for p in (ROOT / "rules" / "nantong").glob("*.dmn")}
+# the case processes (supervision, consultation) deployed with the lifecycle
+CASES = {p.name: p.read_text(encoding="utf-8") for p in (ROOT / "bpmn").glob("*.bpmn") if p.name != "ticket_lifecycle.bpmn"}
 
 
 def upload(api, files: dict[str, str], name="nantong", activate=False):
@@ -19,7 +21,7 @@ def upload(api, files: dict[str, str], name="nantong", activate=False):
 
 def test_same_content_is_stored_once_and_a_change_is_a_new_version(as_user):
     analyst = as_user("analyst")
-    first = upload(analyst, {"ticket_lifecycle.bpmn": BPMN, **DMN})
+    first = upload(analyst, {"ticket_lifecycle.bpmn": BPMN, **CASES, **DMN})
     assert first.status_code == 200 and first.get_json()["created"] is False   # the city fixture deployed it
     version = first.get_json()["version"]
     changed = DMN["sign_limit.dmn"].replace("<text>2</text>", "<text>3</text>", 1)

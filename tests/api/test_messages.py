@@ -47,10 +47,11 @@ def test_the_warning_sweep_warns_once_when_the_clock_passes_the_yellow_point(as_
     assert operator.tick() == 0                                     # the tick still counts fired timers only
     assert operator.tick() == 0
     warnings = rows(app, kind="warning")
-    assert sorted(m.username for m in warnings) == ["nt_chongchuan.handler", "nt_chongchuan.leader"]
+    assert sorted(m.username for m in warnings) == ["nt_chongchuan.deputy", "nt_chongchuan.handler", "nt_chongchuan.leader"]
     assert all(m.task_id == sign["id"] and m.title.startswith("临期预警：签收") for m in warnings)
     assert all(m.delivered_at is not None for m in warnings)         # delivered by the same tick
-    assert sorted(r for r in recorder.sent if r[1] == "warning") == [("nt_chongchuan.handler", "warning"),
+    assert sorted(r for r in recorder.sent if r[1] == "warning") == [("nt_chongchuan.deputy", "warning"),
+                                                                      ("nt_chongchuan.handler", "warning"),
                                                                       ("nt_chongchuan.leader", "warning")]
 
 
@@ -61,7 +62,7 @@ def test_the_sign_off_timer_sends_an_urgent_overdue_message_to_handlers_and_lead
     operator.set_clock("2025-11-03T11:00:01+08:00")
     assert operator.tick() == 1
     overdue = rows(app, kind="overdue")
-    assert sorted(m.username for m in overdue) == ["nt_chongchuan.handler", "nt_chongchuan.leader"]
+    assert sorted(m.username for m in overdue) == ["nt_chongchuan.deputy", "nt_chongchuan.handler", "nt_chongchuan.leader"]
     assert all(m.urgent and m.task_id == sign["id"] and m.title.startswith("已超时：签收") for m in overdue)
     assert all(m.deliver_after == m.created_at for m in overdue)
     # Past the deadline already: the overdue notice stands in for the warning.

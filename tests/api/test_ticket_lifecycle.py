@@ -180,5 +180,8 @@ def test_rejected_review_and_dissatisfied_callback_send_the_ticket_back(as_user)
     assert back["status"] == "handling" and back["unit"] == "nt_chongchuan"
     reply_and_approve()
     dispatcher.complete(ticket["id"], "review_reply", {"approved": True})
-    final = callback.complete(ticket["id"], "callback", {"satisfied": False, "unit_at_fault": True})
-    assert final["status"] == "closed" and final["outcome"] == "supervision"
+    again = callback.complete(ticket["id"], "callback", {"satisfied": False, "unit_at_fault": True})
+    # dissatisfied after re-handling: a supervision directive (its own case) and back to the unit (第十一条)
+    assert again["status"] == "handling" and again["unit"] == "nt_chongchuan"
+    cases = callback.get(f"/api/v1/tickets/{ticket['id']}/cases").get_json()["items"]
+    assert [c["process"] for c in cases] == ["supervision"]

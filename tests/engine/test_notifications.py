@@ -154,7 +154,8 @@ def test_replaying_a_ticket_creates_no_messages(db, clock, city):
     with db.unit_of_work() as s:
         Hotline(s, clock).fire_due_timers_of(ticket_id, "test")
     before = len(messages(db))
-    assert {m.username for m in messages(db, kind="overdue")} == {"nt_chongchuan.handler", "nt_chongchuan.leader"}
+    assert {m.username for m in messages(db, kind="overdue")} == {"nt_chongchuan.handler", "nt_chongchuan.leader",
+                                                                   "nt_chongchuan.deputy"}
     with db.unit_of_work() as s:
         assert replay_ticket(s, s.get(Ticket, ticket_id))["verified"] is True
     assert len(messages(db)) == before
