@@ -117,6 +117,7 @@ def task_page(task_id):
             return redirect(url_for("pages.inbox"))
     now = clock().now()
     return render_template("task_form.html", task=task_dict(session(), row, now), form=facade.task_form(row),
+                           context=facade.task_context(row),
                            ticket=ticket_dict(session(), ticket, now), events=facade.ticket_events(g.principal, ticket.id),
                            errors=errors, values=values, may_act=facade.may_act(g.principal, row)), status
 

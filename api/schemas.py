@@ -140,6 +140,7 @@ class FormOut(Schema):
     title = fields.String()
     title_en = fields.String()
     wrap = fields.String(allow_none=True)
+    context = fields.List(fields.Dict())
     fields_ = fields.List(fields.Nested(FormFieldOut), data_key="fields", attribute="fields")
 
 
@@ -163,8 +164,16 @@ class TaskOut(Schema):
     subject_ticket_id = fields.Integer(allow_none=True)
 
 
+class ContextItem(Schema):
+    name = fields.String()
+    label = fields.String()
+    label_en = fields.String()
+    value = fields.Raw()
+
+
 class TaskDetail(TaskOut):
     form = fields.Nested(FormOut)
+    context = fields.List(fields.Nested(ContextItem))
 
 
 class TaskList(Schema):

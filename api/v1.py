@@ -97,7 +97,8 @@ def list_tasks():
 def get_task(task_id):
     facade = hotline()
     row = facade.get_task(principal(), task_id)
-    return S.TaskDetail().dump({**task_dict(session(), row, clock().now()), "form": facade.task_form(row)})
+    return S.TaskDetail().dump({**task_dict(session(), row, clock().now()), "form": facade.task_form(row),
+                                "context": facade.task_context(row)})
 
 
 @bp.post("/tasks/<task_id>/claim")

@@ -14,6 +14,7 @@ from .accounts import Principal
 from .cities import LIFECYCLE_PROCESS, load_city
 from .errors import InvalidState, NotFound, ValidationFailed
 from .models import Ticket
+from .responsibility import suggest
 from .runtime import TicketRun, ready_user_tasks, task_name
 
 UPGRADE_ROLES = ("dispatcher", "supervisor", "admin")
@@ -110,6 +111,23 @@ class EscalationCommands:
 
     def linked_tickets(self, case: Ticket) -> list[int]:
         return cases.linked_tickets(self.session, case.id)
+
+    def task_context(self, row) -> list[dict]:
+        """The workflow variables a task's form declares as its context (read-only): the assisting units'
+        input for the lead unit, the order for a supervision feedback, the agreed action ..."""
+        from forms.definitions import load_form
+        wanted = load_form(row.form).context
+        if not wanted or row.state != "ready":   # (the dispatch form lists the responsibility matrix)
+            return []
+        ticket = self.session.get(Ticket, row.ticket_id)
+        run = TicketRun(self.session, self.clock, ticket, self._deployment(ticket), None)
+        run.load()
+        task = next((t for t in ready_user_tasks(run.workflow) if str(t.id) == row.id), None)
+        data = dict(task.data) if task is not None else {}
+        if row.name == "dispatch":
+            data["responsibility_matrix"] = suggest(ticket.city, f"{ticket.title}\n{ticket.content}")
+        return [{**item, "value": data[item["name"]]} for item in wanted
+                if data.get(item["name"]) not in (None, "", [], False)]
 
     # -- helpers ---------------------------------------------------------------------------------
     def _lifecycle_ticket(self, actor: Principal, ticket_id: int) -> Ticket:

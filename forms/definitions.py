@@ -55,6 +55,9 @@ class FormDefinition:
         self.title_en = raw.get("title_en", self.title)
         self.wrap: str | None = raw.get("wrap")
         self.fields: list[dict] = raw["fields"]
+        # Workflow variables the task shows read-only above its fields (what the handler acts on:
+        # the assisting units' input, the supervision order, the agreed action ...): name + labels.
+        self.context: list[dict] = raw.get("context", [])
 
     def field_names(self) -> list[str]:
         return [f["name"] for f in self.fields]
@@ -62,7 +65,7 @@ class FormDefinition:
     def describe(self, unit_options: list[dict] | None = None) -> dict:
         """The public form description: fields with name, type, label, required, options (and columns)."""
         return {"name": self.name, "title": self.title, "title_en": self.title_en, "wrap": self.wrap,
-                "fields": [_describe_field(f, unit_options or []) for f in self.fields]}
+                "context": self.context, "fields": [_describe_field(f, unit_options or []) for f in self.fields]}
 
     def validate(self, data: dict, unit_codes: set[str] | None = None) -> tuple[dict, list[FieldError]]:
         """Return (cleaned values, errors). Unknown fields are errors: nothing is silently dropped."""
@@ -201,6 +204,10 @@ def _check_definition(form: str, raw: dict) -> None:
         fail("needs a title and a list of fields")
     if raw.get("wrap") is not None and not (isinstance(raw["wrap"], str) and _NAME.match(raw["wrap"])):
         fail("wrap must be a variable name")
+    for item in raw.get("context", []):
+        if not (isinstance(item, dict) and isinstance(item.get("name"), str) and _NAME.match(item["name"])
+                and isinstance(item.get("label"), str)):
+            fail("every context entry needs a variable name and a label")
     names = [f.get("name") for f in raw["fields"] if isinstance(f, dict)]
     if len(names) != len(raw["fields"]) or len(set(names)) != len(names):
         fail("field names must be present and unique")

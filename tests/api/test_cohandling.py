@@ -38,7 +38,11 @@ def test_a_lead_unit_with_two_assisting_units(as_user, unit_users):
                         json={"data": {"opinion": "越权填写"}}).status_code in (403, 404)
     ticket = ecology.complete(ticket["id"], "assist", {"opinion": "生态环境部门已现场监测噪声，超标已立案。"})
     assert ticket["status"] == "handling"
-    # the lead's handle task carries the merged inputs (in the log, per unit)
+    # the lead's handle task shows both units' input to merge into one reply (and the log has them per unit)
+    handle = lead.ready_task(ticket["id"], "handle")
+    context = {c["name"]: c["value"] for c in lead.get(f"/api/v1/tasks/{handle['id']}").get_json()["context"]}
+    assert sorted((r["unit"], r["opinion"][:4]) for r in context["assist_results"]) == \
+        [("nt_ecology", "生态环境"), ("nt_housing", "住建部门")]
     inputs = [e for e in events(lead, ticket["id"], "task_completed") if e["task_name"] == "assist"]
     assert sorted(e["data"]["unit"] for e in inputs) == ["nt_ecology", "nt_housing"]
     lead.complete(ticket["id"], "handle", {"action": "reply", "reply": REPLY})

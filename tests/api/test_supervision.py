@@ -65,6 +65,9 @@ def test_overdue_routine_supervision_then_tier_one_order(as_user, unit_users):
     assert case["status"] == "supervision_feedback"
     feedback = as_user(f"{SZ_UNIT}.handler").ready_task(case["id"], "supervision_feedback")
     assert feedback["due_at"] == case["handle_due_at"] and feedback["due_at"] > "2025-11-13T09:00:00+08:00"
+    context = {c["name"]: c["value"] for c in
+               as_user(f"{SZ_UNIT}.handler").get(f"/api/v1/tasks/{feedback['id']}").get_json()["context"]}
+    assert context["content"] == "超期未办结，请于限期内办结并反馈" and context["tier"] == 1
     issued = events(supervisor, ticket["id"], "supervision_order_issued")[0]
     assert issued["data"]["tier"] == 1 and issued["actor"] == "supervisor"
     # the unit's feedback on a supervised item is approved by its principal leader
