@@ -4,6 +4,8 @@ from __future__ import annotations
 from flask import request
 
 STRINGS = {
+    "sensitivity": ("敏感程度", "Sensitivity"), "sensitivity_normal": ("一般", "Normal"),
+    "sensitivity_high": ("敏感程度较高、社会影响力较大", "High (sensitive, wide social impact)"),
     "cases": ("督办与会商", "Supervision and consultation"), "no_cases": ("暂无督办或会商", "None yet"),
     "supervision": ("督办单", "Supervision order"), "consultation": ("会商", "Consultation"),
     "ticket_lifecycle": ("工单", "Ticket"),

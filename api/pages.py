@@ -180,8 +180,9 @@ def intake():
     if request.method == "POST":
         values = request.form.to_dict()
         payload = {k: values.get(k) or None for k in ("city", "channel", "request_type", "title", "content",
-                                                        "address", "scope", "direct_answer")}
+                                                        "address", "scope", "direct_answer", "sensitivity")}
         payload["scope"] = payload["scope"] or "normal"
+        payload["sensitivity"] = payload["sensitivity"] or "normal"
         payload["citizen"] = {"name": values.get("citizen_name") or None, "phone": values.get("citizen_phone") or None}
         try:
             ticket = hotline().start_ticket(g.principal, S.TicketCreate().load(payload))

@@ -92,4 +92,9 @@ def _sample_tickets(session: Session, clock: Clock, city_code: str) -> int:
         handler = accounts.principal_for_username(session, f"{units[0]['code']}.handler")
         task = facade.list_tasks(handler, ticket_id=tickets[0].id)[0]
         facade.complete_task(handler, task.id, {"decision": "accept"})
+        # The signed ticket is also under supervision, so the supervisor's inbox has an order to register.
+        supervisor = accounts.principal_for_username(session, "supervisor")
+        if supervisor is not None:
+            facade.open_supervision(supervisor, tickets[0].id, trigger="media_exposure",
+                                    reason="示例：该问题经本地媒体报道，社会关注度高")
     return len(tickets)

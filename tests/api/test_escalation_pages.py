@@ -76,3 +76,18 @@ def test_the_minutes_form_renders_rows_and_takes_a_browser_post(client, as_user)
     actions = [t for t in as_user("nt_housing.handler").get("/api/v1/tasks?state=ready").get_json()["items"]
                if t["name"] == "carry_out_action"]
     assert len(actions) == 1 and actions[0]["subject_ticket_id"] == ticket["id"]
+
+
+def test_the_operator_marks_a_sensitive_call_at_intake(client, as_user):
+    as_user("operator").set_clock(MONDAY)
+    browser = Browser(client)
+    browser.login("operator")
+    token = CSRF.search(client.get("/intake").get_data(as_text=True)).group(1)
+    assert "敏感程度" in client.get("/intake").get_data(as_text=True)
+    response = client.post("/intake", data={"csrf_token": token, "city": "nantong", "channel": "phone_12345",
+                                            "request_type": "complaint", "title": "化工厂异味", "content": "周边居民反映强烈",
+                                            "sensitivity": "high", "scope": "normal"})
+    assert response.status_code == 302
+    ticket_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
+    ticket = as_user("dispatcher").complete(ticket_id, "dispatch", {"unit": "nt_chongchuan"})
+    assert ticket["kind"] == "directive"

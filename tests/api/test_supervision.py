@@ -3,6 +3,8 @@ each supervision order is its own process instance linked to the ticket; its tie
 escalation come from the city's supervision_policy table, and every step is in the ticket's log."""
 from __future__ import annotations
 
+import pytest
+
 from tests.api.escalation_support import REPLY, events, reply_and_review, start, unit_users  # noqa: F401
 
 MONDAY = "2025-11-03T09:00:00+08:00"
@@ -199,3 +201,38 @@ def test_nantong_overdue_then_unresolved_routine_supervision_becomes_a_supervisi
     assert escalations and escalations[0]["urgent"] is True and "一级督办" in escalations[0]["title"]
     assert [t["name"] for t in handler.get("/api/v1/tasks?state=ready").get_json()["items"]
             if t["ticket_id"] == case["id"]] == ["supervision_feedback"]
+
+
+# 宿州 附件3 第四条, clause by clause: (trigger, tier, owner role, referral to 纪委监委)
+SUZHOU_CLAUSES = [
+    ("overdue", 0, "supervisor", False),             # 第四条: routine supervision first
+    ("repeat_complaint", 0, "supervisor", False),    # 第二条（三）: in scope, routine first
+    ("overdue_unhandled", 1, "supervisor", False),   # （一）1
+    ("dissatisfied_again", 1, "supervisor", False),  # （一）3
+    ("hot_issue", 1, "supervisor", False),           # （一）4
+    ("provincial_repeat", 1, "supervisor", False),   # （一）5
+    ("media_exposure", 2, "inspector", False),       # （二）2
+    ("buck_passing", 2, "inspector", False),         # （二）3
+    ("false_handling", 2, "inspector", True),        # （二）4, 失职渎职 → 市纪委监委
+    ("leak_retaliation", 2, "inspector", True),      # （二）5
+    ("wide_impact", 3, "city_leader", False),        # （三）1
+    ("jurisdiction_dispute", 3, "city_leader", False),  # （三）2
+    ("inaction_petition", 3, "city_leader", False),  # （三）3
+    ("major", 3, "city_leader", False),              # （三）4
+]
+
+
+@pytest.mark.parametrize("trigger, tier, owner_role, refer", SUZHOU_CLAUSES, ids=[c[0] for c in SUZHOU_CLAUSES])
+def test_each_suzhou_trigger_through_the_api(as_user, unit_users, trigger, tier, owner_role, refer):
+    ticket = suzhou_ticket(as_user, unit_users)
+    supervisor = as_user("supervisor")
+    response = supervisor.post(f"/api/v1/tickets/{ticket['id']}/supervisions",
+                               json={"trigger": trigger, "reason": f"测试情形 {trigger}"})
+    assert response.status_code == 201, response.get_json()
+    case = response.get_json()
+    decision = decided(supervisor, ticket["id"])[-1]
+    assert (decision["tier"], decision["owner_role"], decision["refer_discipline"]) == (tier, owner_role, refer)
+    assert decision["rule"]["decision"] == "supervision_policy" and len(decision["rule"]["matched_rules"]) == 1
+    expected_task = "routine_supervision" if tier == 0 else "register_order"
+    task = supervisor.ready_task(case["id"], expected_task)
+    assert task["role"] == ("supervisor" if tier == 0 else owner_role)

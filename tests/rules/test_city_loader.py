@@ -127,8 +127,11 @@ def test_demo_load_runs_tickets_on_the_city_rules(db, clock, city, sign_due, han
     with db.unit_of_work() as session:
         summary = setup.load_demo(session, clock, city)
         assert summary["tickets"] == 5
-        tickets = session.scalars(select(Ticket).where(Ticket.city == city).order_by(Ticket.id)).all()
+        tickets = session.scalars(select(Ticket).where(Ticket.city == city, Ticket.process == "ticket_lifecycle")
+                                  .order_by(Ticket.id)).all()
         assert all(t.number.startswith(PREFIX[city] + "20250926") for t in tickets)
+        orders = session.scalars(select(Ticket).where(Ticket.city == city, Ticket.process == "supervision")).all()
+        assert [o.number[:len(PREFIX[city]) + 2] for o in orders] == [PREFIX[city] + "DB"]   # the sample order
         consult = tickets[1]
         assert (consult.request_type, consult.status) == ("consult", "signing")
         assert consult.unit_code in {u["code"] for u in city_settings(city)["units"] if u.get("demo")}
