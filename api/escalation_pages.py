@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, request, url_for
 
 from engine.cases import SUPERVISION_TRIGGERS
 from engine.clock import SHANGHAI
@@ -15,9 +15,10 @@ from engine.errors import DomainError
 from engine.escalation import CONSULTATION_ROLES, SUPERVISION_ROLES, UPGRADE_ROLES
 
 from .context import clock, hotline, session
+from .errors import status_for
 from .i18n import current_language, t
-from .pages import login_required
-from .presenters import task_dicts, ticket_dict, ticket_dicts
+from .pages import login_required, render_ticket_page
+from .presenters import ticket_dicts
 
 bp = Blueprint("escalation_pages", __name__)
 
@@ -34,24 +35,12 @@ def escalation_context(ticket_id: int) -> dict:
 
 def _render_with_error(ticket_id: int, exc: DomainError, status: int):
     session().rollback()
-    facade = hotline()
-    ticket = facade.get_ticket(g.principal, ticket_id)
-    now = clock().now()
     details = exc.details if isinstance(exc.details, dict) else {}
-    field_messages = [m.get("message_en" if current_language() == "en" else "message_zh", "")
-                      for messages in details.values() if isinstance(messages, list) for m in messages
-                      if isinstance(m, dict)]
-    return render_template("ticket.html", ticket=ticket_dict(session(), ticket, now),
-                           tasks=task_dicts(session(), facade.list_tasks(g.principal, ticket_id=ticket_id, state=None),
-                                            now),
-                           events=facade.ticket_events(g.principal, ticket_id), escalation=escalation_context(ticket_id),
-                           action_error=" ".join([exc.message(current_language()), *field_messages]),
-                           values=request.form), status
-
-
-def _status(exc: DomainError) -> int:
-    from .errors import status_for
-    return status_for(exc)
+    key = "message_en" if current_language() == "en" else "message_zh"
+    field_messages = [m.get(key, "") for messages in details.values() if isinstance(messages, list)
+                      for m in messages if isinstance(m, dict)]
+    return render_ticket_page(ticket_id, status=status, values=request.form,
+                              action_error=" ".join([exc.message(current_language()), *field_messages]))
 
 
 def _due(text: str | None):
@@ -68,7 +57,7 @@ def upgrade(ticket_id):
         hotline().upgrade_ticket(g.principal, ticket_id, reason=request.form.get("reason", "").strip(),
                                  due_at=_due(request.form.get("due_at")))
     except DomainError as exc:
-        return _render_with_error(ticket_id, exc, _status(exc))
+        return _render_with_error(ticket_id, exc, status_for(exc))
     except ValueError:
         return _render_with_error(ticket_id, DomainError("期限格式错误", "Invalid deadline"), 422)
     flash(t("upgraded"))
@@ -82,7 +71,7 @@ def supervise(ticket_id):
         case = hotline().open_supervision(g.principal, ticket_id, trigger=request.form.get("trigger", ""),
                                           reason=request.form.get("reason", "").strip())
     except DomainError as exc:
-        return _render_with_error(ticket_id, exc, _status(exc))
+        return _render_with_error(ticket_id, exc, status_for(exc))
     flash(t("supervision_opened"))
     return redirect(url_for("pages.ticket_page", ticket_id=case.id))
 
@@ -96,6 +85,6 @@ def consult(ticket_id):
             description=request.form.get("description", "").strip(), lead_unit=request.form.get("lead_unit") or None,
             mode=request.form.get("mode") or "1+X")
     except DomainError as exc:
-        return _render_with_error(ticket_id, exc, _status(exc))
+        return _render_with_error(ticket_id, exc, status_for(exc))
     flash(t("consultation_proposed"))
     return redirect(url_for("pages.ticket_page", ticket_id=case.id))

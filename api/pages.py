@@ -135,6 +135,11 @@ def ticket_list():
 @bp.get("/tickets/<int:ticket_id>")
 @login_required
 def ticket_page(ticket_id):
+    return render_ticket_page(ticket_id)
+
+
+def render_ticket_page(ticket_id: int, *, status: int = 200, action_error: str | None = None, values=None):
+    """The ticket page; an escalation action that was refused shows it again with its message and input."""
     facade = hotline()
     ticket = facade.get_ticket(g.principal, ticket_id)
     now = clock().now()
@@ -142,7 +147,7 @@ def ticket_page(ticket_id):
     return render_template("ticket.html", ticket=ticket_dict(session(), ticket, now),
                            tasks=task_dicts(session(), facade.list_tasks(g.principal, ticket_id=ticket_id, state=None), now),
                            events=facade.ticket_events(g.principal, ticket_id), escalation=escalation_context(ticket_id),
-                           values={})
+                           action_error=action_error, values=values or {}), status
 
 
 @bp.get("/messages")

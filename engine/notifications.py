@@ -213,6 +213,8 @@ def notify_escalation(session: Session, ticket: Ticket, event_type: str, data: d
         what = f"{TIER_NAMES.get(data.get('tier'), '')}{what}"
         if data.get("owner_role"):
             users |= set(recipients(session, ticket.city, data["owner_role"], None))
+    if data.get("refer_discipline") and event_type == "supervision_order_issued":
+        what += "（移送纪委监委）"
     why = data.get("upgrade_reason") or data.get("upgrade_trigger") or data.get("content") or data.get("reason") or ""
     due = data.get("order_due_at")
     body = ticket.title + (f"\n{why}" if why else "") + (f"\n时限：{due[:16].replace('T', ' ')}" if due else "")
