@@ -136,3 +136,20 @@ def test_the_centre_upgrades_an_event_while_it_is_handled(as_user):
     # the replay re-executes the signal too
     auditor = as_user("auditor")
     assert auditor.get(f"/api/v1/tickets/{ticket['id']}/replay").get_json()["verified"] is True
+
+
+def test_a_directive_from_the_early_warning_hub_needs_the_principal_leaders_approval(as_user):
+    operator, dispatcher, handler = as_user("operator"), as_user("dispatcher"), as_user("nt_chongchuan.handler")
+    operator.set_clock(MONDAY)
+    ticket = start(operator, channel="early_warning", directive_due_at="2025-11-05T12:00:00+08:00")
+    assert ticket["kind"] == "directive"
+    ticket = dispatcher.complete(ticket["id"], "dispatch", {"unit": "nt_chongchuan"})
+    assert ticket["sign_due_at"] == "2025-11-03T10:00:00+08:00"           # 1 working hour
+    assert ticket["handle_due_at"] == "2025-11-05T12:00:00+08:00"         # the deadline on the order
+    assert events(dispatcher, ticket["id"], "ticket_upgraded") == []       # a directive from the start
+    handler.complete(ticket["id"], "sign", {"decision": "accept"})
+    ticket = handler.complete(ticket["id"], "handle", {"action": "extend", "extension_days": 2,
+                                                       "extension_reason": "需要更多时间"})
+    assert ticket["status"] == "handling" and ticket["handle_due_at"] == "2025-11-05T12:00:00+08:00"   # no extension
+    handler.complete(ticket["id"], "handle", {"action": "reply", "reply": REPLY})
+    assert handler.ready_task(ticket["id"], "approve_reply")["role"] == "principal"

@@ -236,3 +236,19 @@ def test_each_suzhou_trigger_through_the_api(as_user, unit_users, trigger, tier,
     expected_task = "routine_supervision" if tier == 0 else "register_order"
     task = supervisor.ready_task(case["id"], expected_task)
     assert task["role"] == ("supervisor" if tier == 0 else owner_role)
+
+
+def test_a_repeat_complaint_puts_a_closed_matter_under_supervision(as_user):
+    operator, dispatcher, callback = as_user("operator"), as_user("dispatcher"), as_user("callback")
+    operator.set_clock(MONDAY)
+    ticket = start(operator)
+    dispatcher.complete(ticket["id"], "dispatch", {"unit": "nt_chongchuan"})
+    as_user("nt_chongchuan.handler").complete(ticket["id"], "sign", {"decision": "accept"})
+    reply_and_review(as_user, ticket["id"], "nt_chongchuan")
+    closed = callback.complete(ticket["id"], "callback", {"satisfied": True})
+    assert closed["status"] == "closed"
+    response = as_user("supervisor").post(f"/api/v1/tickets/{ticket['id']}/supervisions",
+                                          json={"trigger": "repeat_complaint", "reason": "办结后同一诉求人再次投诉"})
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["unit"] == "nt_chongchuan"
+    assert decided(callback, ticket["id"])[-1]["trigger"] == "repeat_complaint"
