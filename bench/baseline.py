@@ -2,15 +2,20 @@
 no mirroring, no serialization. It is the floor the persisted figures are compared with."""
 from __future__ import annotations
 
+from datetime import datetime
+from types import SimpleNamespace
+
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
 from engine.calendar import WorkingCalendar
 from engine.cities import LIFECYCLE_PROCESS, lifecycle_files, load_city, rule_files
 from engine.clock import Clock
+from engine.intake import lifecycle_start_data
 from engine.runtime import ready_user_tasks, script_functions
 from engine.scripting import make_script_engine
 from engine.spiff import parse_diagrams
+from forms.definitions import load_form
 
 from .databases import CITY
 from .stats import Sample
@@ -21,11 +26,18 @@ BACKEND = "memory"
 
 def start_data(i: int, received_at: str) -> dict:
     """What ``Hotline.start_ticket`` puts on the start task for a Nantong phone complaint."""
-    return {"ticket_id": i, "city": CITY, "channel": "phone_12345", "request_type": "complaint",
-            "title": f"夜间施工噪音扰民 #{i}", "received_at": received_at, "scope": "normal",
-            "directive_due_at": None, "direct_answer": None, "dispatch_count": 0, "return_count": 0,
-            "extension_count": 0, "rehandle_count": 0, "sign_overdue": False, "handle_overdue": False,
-            "unit": None, "outcome": None}
+    ticket = SimpleNamespace(id=i, city=CITY, channel="phone_12345", request_type="complaint",
+                             title=f"夜间施工噪音扰民 #{i}", received_at=datetime.fromisoformat(received_at))
+    return lifecycle_start_data(ticket)
+
+
+def form_data(task_name: str, data: dict) -> dict:
+    """What ``Hotline.complete_task`` hands the workflow: the form's values with its defaults."""
+    form = load_form(task_name)
+    cleaned, errors = form.validate(data, {u["code"] for u in load_city(CITY).units})
+    if errors:
+        raise ValueError(errors)
+    return form.apply_defaults(cleaned)
 
 
 class RawSpiff:
@@ -50,7 +62,7 @@ class RawSpiff:
         task = ready_user_tasks(workflow)[0]
         if task.task_spec.name != task_name:
             raise RuntimeError(f"ready task is {task.task_spec.name!r}, expected {task_name!r}")
-        task.data.update(data)
+        task.data.update(form_data(task_name, data))
         task.run()
         workflow.do_engine_steps()
 

@@ -20,7 +20,7 @@ from .cities import LIFECYCLE_PROCESS
 from .clock import Clock
 from .errors import Conflict, NotFound, PermissionDenied, TaskNotOpen, ValidationFailed
 from .models import Deployment, Event, Message, TaskRow, Ticket, Timer
-from .cases import origin_of
+from .intake import lifecycle_start_data
 from .escalation import EscalationCommands
 from .ruleset_commands import RuleSetCommands
 from .runtime import TicketRun
@@ -87,20 +87,8 @@ class Hotline(RuleSetCommands, EscalationCommands):
         self.session.add(ticket)
         self.session.flush()
         ticket.number = f"{city.number_prefix}{received:%Y%m%d}{ticket.id:07d}"
-        start_data = {
-            "ticket_id": ticket.id, "city": city.code, "channel": ticket.channel,
-            "request_type": ticket.request_type, "title": ticket.title, "received_at": received.isoformat(),
-            "scope": scope, "directive_due_at": directive_due.isoformat() if directive_due else None,
-            "direct_answer": payload.get("direct_answer"), "dispatch_count": 0, "return_count": 0,
-            "extension_count": 0, "rehandle_count": 0, "sign_overdue": False, "handle_overdue": False,
-            "unit": None, "outcome": None,
-            # escalation (issue 4): upgrade inputs, co-handling, supervision, final reply
-            "sensitivity": sensitivity, "origin": origin_of(ticket.channel), "extension_requests": 0,
-            "upgraded": False, "upgrade_trigger": "", "upgrade_reason": None, "upgrade_requested": False,
-            "upgrade_point": "", "assisting_units": [], "responsibility": "duty", "returned_from": None,
-            "redispatched_after_return": False, "supervised": False, "supervision_trigger": None,
-            "supervision_reason": None, "final_reply": False, "assist_days": 2, "assist_results": [],
-        }
+        start_data = lifecycle_start_data(ticket, scope=scope, directive_due_at=directive_due,
+                                          direct_answer=payload.get("direct_answer"), sensitivity=sensitivity)
         run = TicketRun(self.session, self.clock, ticket, deployment, actor.username)
         # The start data is kept so an auditor can replay the ticket from its first event.
         run.record("ticket_created", data={"number": ticket.number, "channel": ticket.channel,
@@ -219,12 +207,7 @@ class Hotline(RuleSetCommands, EscalationCommands):
         if errors:
             raise ValidationFailed(details={e.field: [{"code": e.code, "message_zh": e.zh, "message_en": e.en}]
                                             for e in errors})
-        for field in form.fields:     # an optional field left empty takes the form's default, or keeps its value
-            if cleaned.get(field["name"]) is None:
-                if "default" in field:
-                    cleaned[field["name"]] = field["default"]
-                elif field.get("keep_when_empty"):
-                    cleaned.pop(field["name"], None)
+        cleaned = form.apply_defaults(cleaned)
         run = TicketRun(self.session, self.clock, ticket, self._deployment(ticket), actor.username)
         run.load()
         now = self.clock.now()

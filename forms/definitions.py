@@ -59,6 +59,18 @@ class FormDefinition:
         # the assisting units' input, the supervision order, the agreed action ...): name + labels.
         self.context: list[dict] = raw.get("context", [])
 
+    def apply_defaults(self, cleaned: dict) -> dict:
+        """What the workflow receives: an optional field left empty takes its ``default``, or with
+        ``keep_when_empty`` is left out so the variable keeps its value (e.g. the sensitivity from intake)."""
+        result = dict(cleaned)
+        for field in self.fields:
+            if result.get(field["name"]) is None:
+                if "default" in field:
+                    result[field["name"]] = field["default"]
+                elif field.get("keep_when_empty"):
+                    result.pop(field["name"], None)
+        return result
+
     def field_names(self) -> list[str]:
         return [f["name"] for f in self.fields]
 
