@@ -14,7 +14,14 @@ $(BIN)/.installed: requirements.txt
 	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt
 	touch $@
 
-deps: $(BIN)/.installed
+# Front-end libraries (bpmn-js, dmn-js, ECharts, htmx) from npm, exactly as package-lock.json pins them,
+# copied into api/static/vendor (git-ignored) by the build step. Served by the app itself: no CDN.
+VENDOR := api/static/vendor/manifest.json
+$(VENDOR): package.json package-lock.json api/static/build.mjs
+	npm ci --no-audit --no-fund --loglevel=error
+	npm run --silent build
+
+deps: $(BIN)/.installed $(VENDOR)
 
 # Migrate the embedded SQLite database, load every city's rule set, add Nantong's demo users and
 # sample tickets (once),
@@ -32,11 +39,13 @@ run: deps
 test: deps browser
 	$(BIN)/python -m pytest -q
 
-# Browser tests drive Debian's Chromium (never a downloaded browser); without it they skip.
+# Browser tests drive Debian's Chromium (never a downloaded browser); without it they skip. A CJK font
+# makes the screenshots in test-artifacts/ readable.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
-	  echo "chromium is not installed: browser tests will be skipped (apt-get install chromium)"
+	@{ command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi wenquanyi; } || \
+	  { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; } || \
+	  echo "chromium is not installed: browser tests will be skipped (apt-get install chromium fonts-wqy-microhei)"
 
 bench: deps
 	$(BIN)/python -m bench.throughput

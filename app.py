@@ -12,6 +12,7 @@ from flask_wtf.csrf import CSRFProtect
 from jinja2 import ChoiceLoader, FileSystemLoader
 
 from api import context, errors, i18n
+from api.audit_pages import bp as audit_pages_bp
 from api.escalation import bp as escalation_bp
 from api.escalation_pages import bp as escalation_pages_bp
 from api.messages import bp as messages_bp
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(api_bp)
     app.register_blueprint(escalation_bp)
     app.register_blueprint(escalation_pages_bp)
+    app.register_blueprint(audit_pages_bp)
     app.register_blueprint(rules_bp)
     app.register_blueprint(messages_bp)
     app.register_blueprint(openapi_bp)

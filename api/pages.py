@@ -10,7 +10,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from engine import accounts
 from engine.cities import available_cities, load_city
-from engine.errors import AuthenticationFailed, DomainError, ValidationFailed
+from engine.audit_commands import AUDIT_ROLES
+from engine.errors import AuthenticationFailed, DomainError, NotFound, ValidationFailed
 from engine.facade import REQUEST_TYPES, SCOPES
 from forms.definitions import load_form
 
@@ -144,10 +145,15 @@ def render_ticket_page(ticket_id: int, *, status: int = 200, action_error: str |
     ticket = facade.get_ticket(g.principal, ticket_id)
     now = clock().now()
     from .escalation_pages import escalation_context   # the escalation routes import this module
+    try:
+        diagram = facade.ticket_diagram(g.principal, ticket_id)
+    except NotFound:           # a deployment without this process's diagram file: the page still works
+        diagram = None
     return render_template("ticket.html", ticket=ticket_dict(session(), ticket, now),
                            tasks=task_dicts(session(), facade.list_tasks(g.principal, ticket_id=ticket_id, state=None), now),
                            events=facade.ticket_events(g.principal, ticket_id), escalation=escalation_context(ticket_id),
-                           action_error=action_error, values=values or {}), status
+                           action_error=action_error, values=values or {}, diagram=diagram,
+                           may_audit=g.principal.has(*AUDIT_ROLES)), status
 
 
 @bp.get("/messages")

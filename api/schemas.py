@@ -383,3 +383,34 @@ class CaseOut(TicketOut):
 
 class CaseList(Schema):
     items = fields.List(fields.Nested(CaseOut))
+
+
+# -- diagram and audit trail ------------------------------------------------------------------------------
+class DiagramOut(Schema):
+    process = fields.String()
+    file = fields.String()
+    xml = fields.String()
+    deployment_version = fields.Integer()
+    completed = fields.List(fields.String())
+    active = fields.List(fields.String())
+
+
+class AuditStep(Schema):
+    step = fields.Integer()
+    seq = fields.Integer()
+    type = fields.String()
+    task_name = fields.String(allow_none=True)
+    actor = fields.String(allow_none=True)
+    at = fields.String()
+    input = fields.Raw(allow_none=True)
+    changed = fields.Dict()
+    completed = fields.List(fields.String())
+    active = fields.List(fields.String())
+
+
+class AuditOut(Schema):
+    ticket_id = fields.Integer()
+    number = fields.String()
+    verified = fields.Boolean()
+    first_difference = fields.Raw(allow_none=True)
+    steps = fields.List(fields.Nested(AuditStep))

@@ -83,6 +83,18 @@ def replay_ticket(ticket_id):
     return S.ReplayOut().dump(hotline().replay(principal(), ticket_id))
 
 
+@bp.get("/tickets/<int:ticket_id>/diagram")
+@require_token
+def ticket_diagram(ticket_id):
+    return S.DiagramOut().dump(hotline().ticket_diagram(principal(), ticket_id))
+
+
+@bp.get("/tickets/<int:ticket_id>/audit")
+@require_token
+def ticket_audit(ticket_id):
+    return S.AuditOut().dump(hotline().audit_trail(principal(), ticket_id))
+
+
 # -- tasks ---------------------------------------------------------------------------------------
 @bp.get("/tasks")
 @require_token

@@ -6,7 +6,7 @@ column everywhere, so two writers can never both advance one ticket.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
@@ -21,6 +21,7 @@ from .clock import Clock
 from .errors import Conflict, NotFound, PermissionDenied, TaskNotOpen, ValidationFailed
 from .models import Deployment, Event, Message, TaskRow, Ticket, Timer
 from .intake import lifecycle_start_data
+from .audit_commands import AuditCommands
 from .escalation import EscalationCommands
 from .ruleset_commands import RuleSetCommands
 from .runtime import TicketRun
@@ -38,7 +39,7 @@ def _msg(code: str, zh: str, en: str) -> dict:
     return {"code": code, "message_zh": zh, "message_en": en}
 
 
-class Hotline(RuleSetCommands, EscalationCommands):
+class Hotline(RuleSetCommands, EscalationCommands, AuditCommands):
     def __init__(self, session: Session, clock: Clock):
         self.session = session
         self.clock = clock
@@ -263,20 +264,6 @@ class Hotline(RuleSetCommands, EscalationCommands):
 
     def read_message(self, actor: Principal, message_id: int) -> Message:
         return notifications.mark_read(self.session, actor.username, message_id, self.clock.now())
-
-    # -- replay ----------------------------------------------------------------------------------------
-    def replay(self, actor: Principal, ticket_id: int) -> dict:
-        """Re-execute a ticket from its first event on its pinned deployment and compare every step."""
-        self._require(actor, "auditor", "admin", "supervisor")
-        from .replay import replay_ticket
-        return replay_ticket(self.session, self.get_ticket(actor, ticket_id))
-
-    def replay_period(self, actor: Principal, city: str, since: datetime, until: datetime) -> list[dict]:
-        self._require(actor, "auditor", "admin")
-        from .replay import replay_ticket
-        tickets = self.session.scalars(select(Ticket).where(Ticket.city == city, Ticket.received_at >= since,
-                                                            Ticket.received_at < until).order_by(Ticket.id))
-        return [replay_ticket(self.session, t) for t in tickets]
 
     # -- helpers ---------------------------------------------------------------------------------
     def _deployment(self, ticket: Ticket) -> Deployment:

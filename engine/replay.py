@@ -56,7 +56,9 @@ def _expected(consequences: list[Event]) -> dict:
             "tasks": sorted(e.task_name for e in consequences if e.type == "task_created")}
 
 
-def replay_ticket(session: Session, ticket: Ticket) -> dict:
+def replay_ticket(session: Session, ticket: Ticket, trace: list | None = None) -> dict:
+    """``trace``, when given, receives one entry per step: the trigger, where the tokens are after it
+    and which variables it changed (the auditor's step-through view)."""
     events = list(session.scalars(select(Event).where(Event.ticket_id == ticket.id).order_by(Event.seq)))
     deployment = session.get(Deployment, ticket.deployment_id)
     report = {"ticket_id": ticket.id, "number": ticket.number, "deployment_version": deployment.version,
@@ -70,6 +72,7 @@ def replay_ticket(session: Session, ticket: Ticket) -> dict:
         return report
     clock = FixedClock(events[0].at)
     run = ReplayRun(session, clock, ticket, deployment)
+    previous: dict = {}
     for number, (trigger, consequences) in enumerate(_steps(events), start=1):
         clock.set(trigger.at)
         before = {str(t.id) for t in ready_user_tasks(run.workflow)} if run.workflow else set()
@@ -100,6 +103,9 @@ def replay_ticket(session: Session, ticket: Ticket) -> dict:
         actual = {"engine": [c for c in (_comparable(p["type"], p["task_name"], p["data"]) for p in run.produced) if c],
                   "tasks": sorted(task_name(t) for t in ready if str(t.id) not in before)}
         expected = _expected(consequences)
+        if trace is not None:
+            trace.append(_trace_entry(number, trigger, run, previous))
+            previous = _plain(run._current_data())
         if actual != expected:
             return {**report, "steps": number,
                     "first_difference": {"step": number, "trigger": trigger.seq, "trigger_type": trigger.type,
@@ -119,6 +125,21 @@ def replay_ticket(session: Session, ticket: Ticket) -> dict:
         return report
     report["verified"] = True
     return report
+
+
+def _plain(data: dict) -> dict:
+    return {k: v for k, v in data.items() if isinstance(v, (str, int, float, bool, list, dict, type(None)))}
+
+
+def _trace_entry(number: int, trigger: Event, run: ReplayRun, previous: dict) -> dict:
+    from .diagram import token_state
+    current = _plain(run._current_data())
+    changed = {k: {"before": previous.get(k), "after": current.get(k)}
+               for k in sorted(set(previous) | set(current)) if previous.get(k) != current.get(k)}
+    return {"step": number, "seq": trigger.seq, "type": trigger.type, "task_name": trigger.task_name,
+            "actor": trigger.actor, "at": trigger.at.isoformat(), "input": trigger.data.get("form")
+            or trigger.data.get("payload") or trigger.data.get("timers"), "changed": changed,
+            **token_state(run.workflow)}
 
 
 def _form_wrap(name: str, task) -> str | None:
