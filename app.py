@@ -13,6 +13,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 
 from api import context, errors, i18n
 from api.audit_pages import bp as audit_pages_bp
+from api.dashboard_pages import bp as dashboard_pages_bp
 from api.escalation import bp as escalation_bp
 from api.escalation_pages import bp as escalation_pages_bp
 from api.messages import bp as messages_bp
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(escalation_bp)
     app.register_blueprint(escalation_pages_bp)
     app.register_blueprint(audit_pages_bp)
+    app.register_blueprint(dashboard_pages_bp)
     app.register_blueprint(rules_bp)
     app.register_blueprint(messages_bp)
     app.register_blueprint(openapi_bp)

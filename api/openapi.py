@@ -28,6 +28,7 @@ OPERATIONS = [
     ("post", "/api/v1/consultations", "Propose a consultation (会商, 1+X) on one or more tickets", S.ConsultationRequest, {201: S.CaseOut, 403: S.ErrorOut, 404: S.ErrorOut, 409: S.ErrorOut, 422: S.ErrorOut}, None, True),
     ("get", "/api/v1/tickets/{ticket_id}/diagram", "The ticket's BPMN (pinned deployment) with completed and active elements", None, {200: S.DiagramOut, 404: S.ErrorOut}, None, True),
     ("get", "/api/v1/tickets/{ticket_id}/audit", "Step-by-step audit trail: each step's trigger, tokens and changed variables, and the replay verdict", None, {200: S.AuditOut, 403: S.ErrorOut, 404: S.ErrorOut}, None, True),
+    ("get", "/api/v1/dashboard", "The centre's live board: intake today, open by status and light, overdue by unit, unit rates, trend", None, {200: S.DashboardOut, 403: S.ErrorOut, 404: S.ErrorOut, 422: S.ErrorOut}, S.DashboardQuery, True),
     ("get", "/api/v1/tasks", "Task inbox (unit, assignee=me, state)", None, {200: S.TaskList, 422: S.ErrorOut}, S.TaskQuery, True),
     ("get", "/api/v1/tasks/{task_id}", "A task with its form definition", None, {200: S.TaskDetail, 404: S.ErrorOut}, None, True),
     ("post", "/api/v1/tasks/{task_id}/claim", "Claim a task", None, {200: S.TaskOut, 403: S.ErrorOut, 404: S.ErrorOut, 409: S.ErrorOut}, None, True),

@@ -414,3 +414,37 @@ class AuditOut(Schema):
     verified = fields.Boolean()
     first_difference = fields.Raw(allow_none=True)
     steps = fields.List(fields.Nested(AuditStep))
+
+
+# -- dashboard ----------------------------------------------------------------------------------------------
+class DashboardQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE
+    city = fields.String(required=True, validate=validate.Regexp(r"^[a-z_]{2,40}$"))
+    since = Time(allow_none=True)
+
+
+class UnitRate(Schema):
+    unit = fields.String()
+    signed = fields.Integer()
+    signed_on_time = fields.Integer()
+    handled = fields.Integer()
+    handled_on_time = fields.Integer()
+    callbacks = fields.Integer()
+    satisfied = fields.Integer()
+    sign_rate = fields.Float(allow_none=True)
+    handle_rate = fields.Float(allow_none=True)
+    satisfaction_rate = fields.Float(allow_none=True)
+
+
+class DashboardOut(Schema):
+    city = fields.String()
+    at = fields.String()
+    since = fields.String()
+    intake_today = fields.Integer()
+    open_total = fields.Integer()
+    open_by_status = fields.Dict(keys=fields.String(), values=fields.Integer())
+    lights = fields.Dict(keys=fields.String(), values=fields.Integer())
+    overdue_by_unit = fields.Dict(keys=fields.String(), values=fields.Integer())
+    unit_rates = fields.List(fields.Nested(UnitRate))
+    trend = fields.List(fields.Dict())

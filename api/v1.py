@@ -95,6 +95,13 @@ def ticket_audit(ticket_id):
     return S.AuditOut().dump(hotline().audit_trail(principal(), ticket_id))
 
 
+@bp.get("/dashboard")
+@require_token
+def dashboard():
+    query = S.DashboardQuery().load(request.args)
+    return S.DashboardOut().dump(hotline().dashboard(principal(), query["city"], query.get("since")))
+
+
 # -- tasks ---------------------------------------------------------------------------------------
 @bp.get("/tasks")
 @require_token

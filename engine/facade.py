@@ -6,7 +6,7 @@ column everywhere, so two writers can never both advance one ticket.
 """
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
@@ -31,6 +31,7 @@ SCOPES = ("normal", "emergency", "litigation", "petition", "arbitration", "recon
           "disclosure", "outside_jurisdiction", "secret_privacy", "invalid", "public_order", "repeat")
 INTAKE_ROLES = ("operator", "dispatcher", "admin")
 SENSITIVITIES = ("normal", "high")
+DASHBOARD_ROLES = ("dispatcher", "supervisor", "inspector", "city_leader", "analyst", "admin", "auditor")
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 
 
@@ -264,6 +265,14 @@ class Hotline(RuleSetCommands, EscalationCommands, AuditCommands):
 
     def read_message(self, actor: Principal, message_id: int) -> Message:
         return notifications.mark_read(self.session, actor.username, message_id, self.clock.now())
+
+    # -- dashboard ---------------------------------------------------------------------------------
+    def dashboard(self, actor: Principal, city: str, since: datetime | None = None) -> dict:
+        """The centre's live board for a city (centre roles only: it spans every unit)."""
+        self._require(actor, *DASHBOARD_ROLES)
+        from .dashboard import centre_board
+        load_city(city)
+        return centre_board(self.session, city, self.clock.now(), since)
 
     # -- helpers ---------------------------------------------------------------------------------
     def _deployment(self, ticket: Ticket) -> Deployment:
