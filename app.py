@@ -12,6 +12,8 @@ from flask_wtf.csrf import CSRFProtect
 from jinja2 import ChoiceLoader, FileSystemLoader
 
 from api import context, errors, i18n
+from api.admin import bp as admin_api_bp
+from api.admin_pages import bp as admin_pages_bp
 from api.audit_pages import bp as audit_pages_bp
 from api.dashboard_pages import bp as dashboard_pages_bp
 from api.escalation import bp as escalation_bp
@@ -52,6 +54,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     csrf.exempt(rules_bp)
     csrf.exempt(messages_bp)
     csrf.exempt(escalation_bp)
+    csrf.exempt(admin_api_bp)
     context.register(app)
     errors.register(app)
     i18n.register(app)
@@ -61,6 +64,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(escalation_pages_bp)
     app.register_blueprint(audit_pages_bp)
     app.register_blueprint(dashboard_pages_bp)
+    app.register_blueprint(admin_api_bp)
+    app.register_blueprint(admin_pages_bp)
     app.register_blueprint(rules_bp)
     app.register_blueprint(messages_bp)
     app.register_blueprint(openapi_bp)

@@ -8,6 +8,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, jsonify, render_template
 
 from . import schemas as S
+from .admin import OPERATIONS as ADMIN_OPERATIONS
 
 bp = Blueprint("openapi", __name__)
 
@@ -48,6 +49,7 @@ OPERATIONS = [
     ("put", "/api/v1/test/clock", "Set the engine clock (HOTLINE_TEST_CLOCK=1 only)", S.ClockSet, {200: S.ClockOut, 404: S.ErrorOut}, None, True),
     ("get", "/api/v1/test/clock", "Read the engine clock (HOTLINE_TEST_CLOCK=1 only)", None, {200: S.ClockOut, 404: S.ErrorOut}, None, True),
     ("post", "/api/v1/test/tick", "Run one timer sweep now (HOTLINE_TEST_CLOCK=1 only)", None, {200: S.TickOut, 404: S.ErrorOut}, None, True),
+    *ADMIN_OPERATIONS,
 ]
 
 

@@ -21,6 +21,7 @@ from .clock import Clock
 from .errors import Conflict, NotFound, PermissionDenied, TaskNotOpen, ValidationFailed
 from .models import Deployment, Event, Message, TaskRow, Ticket, Timer
 from .intake import lifecycle_start_data
+from .admin_commands import AdminCommands
 from .audit_commands import AuditCommands
 from .escalation import EscalationCommands
 from .ruleset_commands import RuleSetCommands
@@ -40,7 +41,7 @@ def _msg(code: str, zh: str, en: str) -> dict:
     return {"code": code, "message_zh": zh, "message_en": en}
 
 
-class Hotline(RuleSetCommands, EscalationCommands, AuditCommands):
+class Hotline(RuleSetCommands, EscalationCommands, AuditCommands, AdminCommands):
     def __init__(self, session: Session, clock: Clock):
         self.session = session
         self.clock = clock

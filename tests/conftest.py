@@ -130,6 +130,9 @@ class ApiClient:
     def put(self, url, json=None, **kw):
         return self.client.put(url, json=json, headers=self.headers, **kw)
 
+    def delete(self, url, **kw):
+        return self.client.delete(url, headers=self.headers, **kw)
+
     def set_clock(self, when: str):
         response = self.put("/api/v1/test/clock", json={"now": when})
         assert response.status_code == 200, response.get_json()

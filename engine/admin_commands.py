@@ -1,0 +1,120 @@
+"""Administrator commands of the facade: users and roles, the working calendar (holiday and make-up-day
+overrides per year), and a city's units tree, channels and working hours. Every change is an audited
+admin event. Mixed into ``Hotline``."""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+
+from . import accounts
+from .accounts import ROLES, UNIT_ROLES, Principal
+from .cities import city_raw, list_calendar_overrides, load_city, set_calendar_override
+from .errors import NotFound, ValidationFailed
+from .models import CalendarOverride, Unit, User
+from .rulesets import admin_events, record_admin_event
+
+USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
+
+
+def _invalid(field: str, code: str, zh: str, en: str) -> ValidationFailed:
+    return ValidationFailed("提交的数据不符合要求", "The submitted data is invalid",
+                            details={field: [{"code": code, "message_zh": zh, "message_en": en}]})
+
+
+class AdminCommands:
+    # -- users and roles -----------------------------------------------------------------------------
+    def users(self, actor: Principal, city: str | None = None) -> list[User]:
+        self._require(actor, "admin")
+        query = select(User).order_by(User.username)
+        if city:
+            query = query.where(User.city == city)
+        return list(self.session.scalars(query))
+
+    def save_user(self, actor: Principal, *, username: str, roles: list[str], city: str | None = None,
+                  unit_code: str | None = None, display_name: str | None = None, password: str | None = None,
+                  active: bool = True, email: str | None = None, phone: str | None = None) -> User:
+        """Create a user (a password is required) or change one (the password only when given)."""
+        self._require(actor, "admin")
+        username = (username or "").strip().lower()
+        if not (2 <= len(username) <= 80) or set(username) - USERNAME_CHARS:
+            raise _invalid("username", "invalid", "用户名为2至80位小写字母、数字或 . _ -",
+                           "2-80 lowercase letters, digits or . _ -")
+        unknown = [r for r in roles if r not in ROLES]
+        if unknown or not roles:
+            raise _invalid("roles", "unknown_role", f"角色无效：{unknown or '未选择'}", f"invalid roles: {unknown or 'none'}")
+        if city:
+            load_city(city)
+        if unit_code:
+            if not city or load_city(city).unit(unit_code) is None:
+                raise _invalid("unit", "unknown_unit", f"城市中没有单位 {unit_code}", f"no unit {unit_code} in that city")
+        elif set(roles) & UNIT_ROLES:
+            raise _invalid("unit", "required", "经办人和单位领导必须指定所属单位", "handlers and leaders need a unit")
+        if password is not None and len(password) < 8:
+            raise _invalid("password", "too_short", "密码至少8位", "at least 8 characters")
+        user = self.session.scalar(select(User).where(User.username == username))
+        created = user is None
+        if created:
+            if not password:
+                raise _invalid("password", "required", "新用户必须设置密码", "a new user needs a password")
+            user = accounts.add_user(self.session, username, password, roles, unit_code=unit_code, city=city,
+                                     display_name=display_name, email=email, phone=phone)
+        else:
+            if password:
+                user.password_hash = accounts.hash_password(password)
+            user.roles, user.unit_code, user.city = list(roles), unit_code, city
+            user.display_name = display_name or user.display_name or username
+            user.email, user.phone = (email or None) if email is not None else user.email, \
+                (phone or None) if phone is not None else user.phone
+        user.active = bool(active)
+        self.session.flush()
+        record_admin_event(self.session, "user_created" if created else "user_changed", actor.username,
+                           self.clock.now(), {"username": username, "roles": list(roles), "city": city,
+                                              "unit": unit_code, "active": user.active,
+                                              "password_changed": bool(password)})
+        return user
+
+    # -- working calendar ----------------------------------------------------------------------------
+    def calendar_overrides(self, actor: Principal, city: str, year: int | None = None) -> list[CalendarOverride]:
+        self._require(actor, "admin", "analyst", "auditor")
+        return list_calendar_overrides(self.session, city, year)
+
+    def set_calendar_day(self, actor: Principal, city: str, day: date, is_working: bool,
+                         note: str | None = None) -> None:
+        """A holiday (not working) or a make-up working day; '*' for every city. New deadlines use it."""
+        self._require(actor, "admin")
+        set_calendar_override(self.session, city, day, is_working, note)
+        record_admin_event(self.session, "calendar_day_set", actor.username, self.clock.now(),
+                           {"city": city, "day": day.isoformat(), "is_working": is_working, "note": note})
+
+    def remove_calendar_day(self, actor: Principal, city: str, day: date) -> None:
+        self._require(actor, "admin")
+        row = self.session.scalar(select(CalendarOverride).where(CalendarOverride.city == city,
+                                                                 CalendarOverride.day == day))
+        if row is None:
+            raise NotFound("没有该日期的调整", "No override for that day")
+        self.session.delete(row)
+        record_admin_event(self.session, "calendar_day_removed", actor.username, self.clock.now(),
+                           {"city": city, "day": day.isoformat()})
+
+    # -- city settings (read-only: they live in the rule set) ---------------------------------------------
+    def city_overview(self, actor: Principal, city: str) -> dict:
+        """Units as a tree, channels and working hours of a city. They change with the rule set (city.json)."""
+        self._require(actor, "admin", "analyst", "auditor", "supervisor")
+        settings = load_city(city)
+        units = list(self.session.scalars(select(Unit).where(Unit.city == city).order_by(Unit.code)))
+        children: dict[str | None, list[Unit]] = {}
+        for unit in units:
+            children.setdefault(unit.parent_code, []).append(unit)
+
+        def branch(parent):
+            return [{"code": u.code, "name": u.name, "type": u.type, "children": branch(u.code)}
+                    for u in children.get(parent, [])]
+        known = {u.code for u in units}
+        roots = [u for u in units if u.parent_code is None or u.parent_code not in known]
+        return {"city": city, "name": settings.name, "working_hours": city_raw(city)["working_hours"],
+                "channels": list(settings.channels),
+                "units": [{"code": u.code, "name": u.name, "type": u.type, "children": branch(u.code)} for u in roots],
+                "log": admin_events(self.session, city)[:20]}
+
+
