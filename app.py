@@ -15,6 +15,7 @@ from api import context, errors, i18n
 from api.admin import bp as admin_api_bp
 from api.admin_pages import bp as admin_pages_bp
 from api.audit_pages import bp as audit_pages_bp
+from api.studio_pages import bp as studio_pages_bp
 from api.dashboard_pages import bp as dashboard_pages_bp
 from api.escalation import bp as escalation_bp
 from api.escalation_pages import bp as escalation_pages_bp
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(dashboard_pages_bp)
     app.register_blueprint(admin_api_bp)
     app.register_blueprint(admin_pages_bp)
+    app.register_blueprint(studio_pages_bp)
     app.register_blueprint(rules_bp)
     app.register_blueprint(messages_bp)
     app.register_blueprint(openapi_bp)

@@ -114,18 +114,12 @@ def _check_decisions(dmn: dict[str, bytes]) -> tuple[dict, list[dict]]:
     return decisions, errors
 
 
-def deploy(session: Session, city: str, bpmn: dict[str, bytes], dmn: dict[str, bytes], *, actor: str | None,
-           now: datetime, forms: set[str],
-           process_id: str = LIFECYCLE_PROCESS) -> tuple[Deployment, bool]:
-    """Validate and store an (inactive) version. Returns (deployment, created); identical content is stored once."""
-    load_city(city)
+def validate(bpmn: dict[str, bytes], dmn: dict[str, bytes], forms: set[str],
+             process_id: str = LIFECYCLE_PROCESS):
+    """Every check a deployment passes (XML safety and size, DMN lint, parsing, restricted code, forms and
+    roles); raises DeploymentInvalid with every error found at the first failing stage, else returns the
+    parsed diagrams. The studio calls it to validate a draft without storing anything."""
     files = {**bpmn, **dmn}
-    if not bpmn:
-        raise DeploymentInvalid(details=[_error(None, None, "no_bpmn", "至少需要一个BPMN文件", "At least one BPMN file is required")])
-    digest = content_hash(city, files)
-    existing = session.scalar(select(Deployment).where(Deployment.content_hash == digest))
-    if existing is not None:
-        return existing, False      # the same files were validated when they were first stored
     errors = _check_xml(files)
     if errors:
         raise DeploymentInvalid(details=errors)
@@ -140,6 +134,22 @@ def deploy(session: Session, city: str, bpmn: dict[str, bytes], dmn: dict[str, b
     errors = _check_code(parsed, forms)
     if errors:
         raise DeploymentInvalid(details=errors)
+    return parsed
+
+
+def deploy(session: Session, city: str, bpmn: dict[str, bytes], dmn: dict[str, bytes], *, actor: str | None,
+           now: datetime, forms: set[str],
+           process_id: str = LIFECYCLE_PROCESS) -> tuple[Deployment, bool]:
+    """Validate and store an (inactive) version. Returns (deployment, created); identical content is stored once."""
+    load_city(city)
+    files = {**bpmn, **dmn}
+    if not bpmn:
+        raise DeploymentInvalid(details=[_error(None, None, "no_bpmn", "至少需要一个BPMN文件", "At least one BPMN file is required")])
+    digest = content_hash(city, files)
+    existing = session.scalar(select(Deployment).where(Deployment.content_hash == digest))
+    if existing is not None:
+        return existing, False      # the same files were validated when they were first stored
+    parsed = validate(bpmn, dmn, forms, process_id)
     version = (session.scalar(select(func.max(Deployment.version)).where(Deployment.city == city)) or 0) + 1
     deployment = Deployment(city=city, version=version, content_hash=digest, process_id=process_id,
                             serializer_version=SERIALIZER_VERSION, spiff_version=SPIFF_VERSION,

@@ -26,6 +26,7 @@ from .audit_commands import AuditCommands
 from .escalation import EscalationCommands
 from .ruleset_commands import RuleSetCommands
 from .runtime import TicketRun
+from .studio import StudioCommands
 
 REQUEST_TYPES = ("consult", "help", "suggestion", "complaint", "report", "praise")
 SCOPES = ("normal", "emergency", "litigation", "petition", "arbitration", "reconsideration", "discipline",
@@ -41,7 +42,7 @@ def _msg(code: str, zh: str, en: str) -> dict:
     return {"code": code, "message_zh": zh, "message_en": en}
 
 
-class Hotline(RuleSetCommands, EscalationCommands, AuditCommands, AdminCommands):
+class Hotline(RuleSetCommands, EscalationCommands, AuditCommands, AdminCommands, StudioCommands):
     def __init__(self, session: Session, clock: Clock):
         self.session = session
         self.clock = clock

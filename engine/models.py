@@ -229,6 +229,20 @@ class ApiToken(Base):
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class Draft(Base):
+    """An analyst's unsaved change to one file of a city's rule set (.bpmn/.dmn), until it is deployed."""
+    __tablename__ = "drafts"
+    __table_args__ = (UniqueConstraint("city", "name"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    city: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(120))
+    content: Mapped[str] = mapped_column(Text)
+    base_version: Mapped[int | None] = mapped_column(Integer)    # the active version it was started from
+    updated_by: Mapped[str] = mapped_column(String(80))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class CalendarOverride(Base):
     """Admin-entered working/non-working days; they win over the chinese_calendar package."""
     __tablename__ = "calendar_overrides"
