@@ -14,6 +14,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 from api import context, errors, i18n
 from api.admin import bp as admin_api_bp
 from api.admin_pages import bp as admin_pages_bp
+from api.attachments import api_bp as attachments_api_bp, pages_bp as attachment_pages_bp
 from api.audit_pages import bp as audit_pages_bp
 from api.studio_pages import bp as studio_pages_bp
 from api.dashboard_pages import bp as dashboard_pages_bp
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     csrf.exempt(messages_bp)
     csrf.exempt(escalation_bp)
     csrf.exempt(admin_api_bp)
+    csrf.exempt(attachments_api_bp)
     context.register(app)
     errors.register(app)
     i18n.register(app)
@@ -68,6 +70,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(admin_api_bp)
     app.register_blueprint(admin_pages_bp)
     app.register_blueprint(studio_pages_bp)
+    app.register_blueprint(attachments_api_bp)
+    app.register_blueprint(attachment_pages_bp)
     app.register_blueprint(rules_bp)
     app.register_blueprint(messages_bp)
     app.register_blueprint(openapi_bp)

@@ -30,6 +30,11 @@ def outbound():
     return current_app.extensions["hotline_outbound"]
 
 
+def attachment_store():
+    from engine.attachments import AttachmentStore
+    return AttachmentStore(settings().attachment_dir, settings().max_attachment_bytes)
+
+
 def session():
     if "db_session" not in g:
         g.db_session = db().sessions()

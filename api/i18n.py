@@ -6,6 +6,9 @@ from flask import request
 STRINGS = {
     "sensitivity": ("敏感程度", "Sensitivity"), "sensitivity_normal": ("一般", "Normal"),
     "sensitivity_high": ("敏感程度较高、社会影响力较大", "High (sensitive, wide social impact)"),
+    "attachments": ("附件（照片与文件）", "Attachments (photos and files)"), "add_attachment": ("添加附件", "Add a file"),
+    "attachment_rules": ("接受 JPEG/PNG/GIF/WebP 照片和 PDF，单个不超过5MB", "JPEG/PNG/GIF/WebP photos and PDF, up to 5 MB each"),
+    "upload_file": ("上传", "Upload"), "attachment_added": ("附件已上传", "File added"),
     "studio": ("流程与规则编辑", "Studio"), "active_version": ("当前启用版本", "Active version"), "file": ("文件", "File"),
     "state": ("状态", "State"), "updated": ("更新", "Updated"), "draft_state": ("草稿", "Draft"), "download": ("下载", "Download"),
     "discard_draft": ("放弃草稿", "Discard draft"), "deploy_drafts": ("部署为新版本", "Deploy as a new version"),
@@ -20,17 +23,16 @@ STRINGS = {
     "calendar_scope": ("适用范围", "Applies to"), "day": ("日期", "Date"), "day_kind": ("类型", "Kind"), "note": ("备注", "Note"), "all_cities": ("所有城市", "All cities"),
     "working_day": ("调休上班", "Working day"), "day_off": ("放假", "Day off"), "remove": ("删除", "Remove"),
     "save": ("保存", "Save"), "saved": ("已保存", "Saved"), "users_and_roles": ("用户与角色", "Users and roles"),
-    "roles": ("角色", "Roles"), "active": ("启用", "Active"), "display_name": ("姓名", "Name"),
+    "roles": ("角色", "Roles"), "enabled": ("启用", "Enabled"), "display_name": ("姓名", "Name"),
     "add_or_change_user": ("新增或修改用户（修改时密码可不填）", "Add or change a user (leave the password empty to keep it)"),
-    "units_tree": ("单位（三级网络）", "Units"), "channels": ("受理渠道", "Channels"), "admin_log": ("管理操作记录", "Admin log"),
+    "units_tree": ("单位（三级网络）", "Units"), "channels": ("受理渠道", "Channels"),
     "role_operator": ("话务员", "Operator"), "role_dispatcher": ("派单员", "Dispatcher"), "role_callback": ("回访员", "Callback agent"),
     "role_handler": ("经办人", "Handler"), "role_leader": ("单位领导（分管）", "Unit leader (deputy)"),
     "role_principal": ("单位主要领导", "Principal leader"), "role_supervisor": ("督办员", "Supervisor"),
     "role_inspector": ("督查办", "Inspection office"), "role_city_leader": ("市领导", "City leader"),
     "role_analyst": ("业务分析员", "Analyst"), "role_admin": ("管理员", "Administrator"), "role_auditor": ("审计员", "Auditor"),
-    "dashboard": ("指挥中心看板", "Centre dashboard"), "city": ("城市", "City"), "show": ("显示", "Show"),
+    "dashboard": ("指挥中心看板", "Centre dashboard"), "show": ("显示", "Show"),
     "intake_today": ("今日受理", "Intake today"), "open_total": ("在办工单", "Open tickets"),
-    "light_green": ("正常", "On time"), "light_yellow": ("临期", "Due soon"), "light_red": ("超期", "Overdue"),
     "open_by_status": ("在办工单（按状态）", "Open tickets by status"), "count": ("数量", "Count"),
     "overdue_by_unit": ("超期工单（按单位）", "Overdue by unit"), "intake_trend": ("受理趋势（近14天）", "Intake, last 14 days"),
     "unit_rates": ("单位办理指标", "Unit rates"), "sign_rate": ("及时签收率", "Signed on time"),
@@ -41,7 +43,7 @@ STRINGS = {
     "audit_view": ("逐步审计", "Step-by-step audit"), "audit_trail": ("审计轨迹", "Audit trail"),
     "step": ("步骤", "Step"), "previous": ("上一步", "Previous"), "next": ("下一步", "Next"),
     "replay_verified": ("重放校验通过", "Replay verified"), "replay_differs": ("重放结果与存储状态不一致", "Replay differs"),
-    "variable": ("变量", "Variable"), "before": ("之前", "Before"), "after": ("之后", "After"),
+    "variable": ("变量", "Variable"),
     "input": ("输入", "Input"), "export_csv": ("导出CSV", "Export CSV"), "actor": ("操作人", "Actor"),
     "no_change": ("无变量变化", "No variable changed"),
     "cases": ("督办与会商", "Supervision and consultation"), "no_cases": ("暂无督办或会商", "None yet"),
@@ -142,7 +144,8 @@ EVENT_NAMES = {"ticket_created": ("受理登记", "Ticket created"), "decision_e
                "supervision_closed": ("督办办结", "Supervision closed"), "discipline_referral": ("移交纪委监委", "Referred to discipline inspection"),
                "consultation_opened": ("提请会商", "Consultation proposed"), "consultation_confirmed": ("确定会商议题", "Consultation confirmed"),
                "minutes_filed": ("会商纪要", "Minutes filed"), "case_task_created": ("议定事项交办", "Agreed action assigned"),
-               "consultation_concluded": ("会商办结", "Consultation concluded")}
+               "consultation_concluded": ("会商办结", "Consultation concluded"),
+               "attachment_added": ("添加附件", "Attachment added")}
 
 
 def current_language() -> str:

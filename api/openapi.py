@@ -9,6 +9,7 @@ from flask import Blueprint, jsonify, render_template
 
 from . import schemas as S
 from .admin import OPERATIONS as ADMIN_OPERATIONS
+from .attachments import OPERATIONS as ATTACHMENT_OPERATIONS
 
 bp = Blueprint("openapi", __name__)
 
@@ -50,6 +51,7 @@ OPERATIONS = [
     ("get", "/api/v1/test/clock", "Read the engine clock (HOTLINE_TEST_CLOCK=1 only)", None, {200: S.ClockOut, 404: S.ErrorOut}, None, True),
     ("post", "/api/v1/test/tick", "Run one timer sweep now (HOTLINE_TEST_CLOCK=1 only)", None, {200: S.TickOut, 404: S.ErrorOut}, None, True),
     *ADMIN_OPERATIONS,
+    *ATTACHMENT_OPERATIONS,
 ]
 
 
@@ -62,7 +64,8 @@ def document() -> dict:
     for method, path, summary, request, responses, query, auth in OPERATIONS:
         operation = {"summary": summary, "responses": {}}
         params = [{"name": p[1:-1], "in": "path", "required": True,
-                   "schema": {"type": "integer" if p in ("{ticket_id}", "{version}", "{message_id}") else "string"}}
+                   "schema": {"type": "integer" if p in ("{ticket_id}", "{version}", "{message_id}", "{attachment_id}")
+                              else "string"}}
                   for p in path.split("/") if p.startswith("{")]
         if query is not None:
             params.append({"in": "query", "schema": query})
@@ -73,6 +76,10 @@ def document() -> dict:
                 "type": "object", "required": ["name", "files"],
                 "properties": {"name": {"type": "string"}, "activate": {"type": "boolean"},
                                "files": {"type": "array", "items": {"type": "string", "format": "binary"}}}}}}}
+        elif request == "multipart-file":
+            operation["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": {
+                "type": "object", "required": ["file"],
+                "properties": {"file": {"type": "string", "format": "binary"}}}}}}
         elif request is not None:
             operation["requestBody"] = {"required": True, "content": {J: {"schema": request}}}
         for status, schema in responses.items():

@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from engine import accounts
 from engine.cities import available_cities, load_city
+from engine.attachments import may_upload
 from engine.audit_commands import AUDIT_ROLES
 from engine.errors import AuthenticationFailed, DomainError, NotFound, ValidationFailed
 from engine.facade import REQUEST_TYPES, SCOPES
@@ -118,7 +119,8 @@ def task_page(task_id):
             return redirect(url_for("pages.inbox"))
     now = clock().now()
     return render_template("task_form.html", task=task_dict(session(), row, now), form=facade.task_form(row),
-                           context=facade.task_context(row),
+                           context=facade.task_context(row), attachments=facade.attachments(g.principal, ticket.id),
+                           may_upload=may_upload(g.principal),
                            ticket=ticket_dict(session(), ticket, now), events=facade.ticket_events(g.principal, ticket.id),
                            errors=errors, values=values, may_act=facade.may_act(g.principal, row)), status
 
@@ -153,7 +155,8 @@ def render_ticket_page(ticket_id: int, *, status: int = 200, action_error: str |
                            tasks=task_dicts(session(), facade.list_tasks(g.principal, ticket_id=ticket_id, state=None), now),
                            events=facade.ticket_events(g.principal, ticket_id), escalation=escalation_context(ticket_id),
                            action_error=action_error, values=values or {}, diagram=diagram,
-                           may_audit=g.principal.has(*AUDIT_ROLES)), status
+                           may_audit=g.principal.has(*AUDIT_ROLES), attachments=facade.attachments(g.principal, ticket_id),
+                           may_upload=may_upload(g.principal)), status
 
 
 @bp.get("/messages")

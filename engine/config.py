@@ -28,6 +28,9 @@ class Settings:
     smtp_port: int = 25
     smtp_from: str = "12345-hotline@localhost"
     sms_url: str | None = None
+    # Attachments: where the bytes are kept (outside the web root) and the largest file accepted.
+    attachment_dir: str = str(INSTANCE_DIR / "attachments")
+    max_attachment_bytes: int = 5 * 1024 * 1024
 
     @classmethod
     def from_env(cls, env=None) -> "Settings":
@@ -73,6 +76,8 @@ class Settings:
             smtp_port=number("HOTLINE_SMTP_PORT", "25", int),
             smtp_from=env.get("HOTLINE_SMTP_FROM", "12345-hotline@localhost"),
             sms_url=sms_url,
+            attachment_dir=env.get("HOTLINE_ATTACHMENT_DIR") or str(INSTANCE_DIR / "attachments"),
+            max_attachment_bytes=number("HOTLINE_MAX_ATTACHMENT_BYTES", str(5 * 1024 * 1024), int),
         )
         if problems:
             raise ValidationFailed("配置有误：" + "；".join(problems), "Bad configuration: " + "; ".join(problems),

@@ -22,6 +22,7 @@ from .errors import Conflict, NotFound, PermissionDenied, TaskNotOpen, Validatio
 from .models import Deployment, Event, Message, TaskRow, Ticket, Timer
 from .intake import lifecycle_start_data
 from .admin_commands import AdminCommands
+from .attachments import AttachmentCommands
 from .audit_commands import AuditCommands
 from .escalation import EscalationCommands
 from .ruleset_commands import RuleSetCommands
@@ -42,7 +43,8 @@ def _msg(code: str, zh: str, en: str) -> dict:
     return {"code": code, "message_zh": zh, "message_en": en}
 
 
-class Hotline(RuleSetCommands, EscalationCommands, AuditCommands, AdminCommands, StudioCommands):
+class Hotline(RuleSetCommands, EscalationCommands, AuditCommands, AdminCommands, StudioCommands,
+              AttachmentCommands):
     def __init__(self, session: Session, clock: Clock):
         self.session = session
         self.clock = clock

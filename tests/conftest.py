@@ -104,6 +104,7 @@ def city(db, clock, demo_hash):
 def app(database_url, tmp_path):
     from app import create_app
     settings = Settings(database_url=database_url, secret_key="test-secret", test_clock=True,
+                        attachment_dir=str(tmp_path / "attachments"),
                         scheduler_interval=1, scheduler_batch=50, max_upload_bytes=8 * 1024 * 1024,
                         default_language="zh")
     application = create_app(settings)
