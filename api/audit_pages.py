@@ -8,7 +8,7 @@ from engine.audit_commands import AUDIT_ROLES
 from engine.errors import PermissionDenied
 
 from .context import clock, hotline, session
-from .i18n import EVENT_NAMES, named
+from .i18n import EVENT_NAMES, named, t
 from .pages import login_required
 from .presenters import ticket_dict
 
@@ -39,3 +39,18 @@ def audit_csv(ticket_id):
     ticket = hotline().get_ticket(g.principal, ticket_id)
     return Response(text, mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f"attachment; filename=audit-{ticket.number}.csv"})
+
+
+@bp.get("/tickets/<int:ticket_id>.pdf")
+@login_required
+def audit_pdf_download(ticket_id):
+    if not g.principal.has(*AUDIT_ROLES):
+        raise PermissionDenied()
+    from .audit_export import audit_pdf
+    facade = hotline()
+    ticket = facade.get_ticket(g.principal, ticket_id)
+    labels = {"title": t("audit_trail"), "cut": t("cut_at"),
+              "columns": ["#", t("time"), t("event"), t("actor"), t("task"), t("data")]}
+    pdf = audit_pdf(ticket, facade.ticket_events(g.principal, ticket_id), labels, lambda v: named(EVENT_NAMES, v))
+    return Response(pdf, mimetype="application/pdf",
+                    headers={"Content-Disposition": f"attachment; filename=audit-{ticket.number}.pdf"})

@@ -6,6 +6,8 @@ from flask import request
 STRINGS = {
     "sensitivity": ("敏感程度", "Sensitivity"), "sensitivity_normal": ("一般", "Normal"),
     "sensitivity_high": ("敏感程度较高、社会影响力较大", "High (sensitive, wide social impact)"),
+    "export_pdf": ("导出PDF", "Export PDF"), "cut_at": ("已截断，原长", "cut, full length"),
+    "data": ("数据", "Data"),
     "attachments": ("附件（照片与文件）", "Attachments (photos and files)"), "add_attachment": ("添加附件", "Add a file"),
     "attachment_rules": ("接受 JPEG/PNG/GIF/WebP 照片和 PDF，单个不超过5MB", "JPEG/PNG/GIF/WebP photos and PDF, up to 5 MB each"),
     "upload_file": ("上传", "Upload"), "attachment_added": ("附件已上传", "File added"),

@@ -73,3 +73,17 @@ def test_the_front_end_libraries_are_served_from_the_app(client):
     assert manifest.status_code == 200, "front-end build missing: run `make deps` (npm ci && npm run build)"
     assert set(manifest.get_json()) == {"bpmn-js", "dmn-js", "echarts", "htmx.org"}
     assert client.get("/static/vendor/bpmn-js/bpmn-navigated-viewer.production.min.js").status_code == 200
+
+
+def test_the_audit_trail_as_pdf(client, as_user):
+    ticket = signed(as_user)
+    Browser(client).login("auditor")
+    response = client.get(f"/audit/tickets/{ticket['id']}.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.data.startswith(b"%PDF-") and b"STSong-Light" in response.data
+    assert f"audit-{ticket['number']}.pdf" in response.headers["Content-Disposition"]
+    from reportlab.pdfbase.pdfmetrics import getFont
+    assert getFont("STSong-Light")                   # the CJK font the rows are set in
+    assert "导出PDF" in client.get(f"/audit/tickets/{ticket['id']}").get_data(as_text=True)
+    Browser(client).login("nt_chongchuan.handler")
+    assert client.get(f"/audit/tickets/{ticket['id']}.pdf").status_code == 403
