@@ -11,6 +11,8 @@ STRINGS = {
     "attachments": ("附件（照片与文件）", "Attachments (photos and files)"), "add_attachment": ("添加附件", "Add a file"),
     "attachment_rules": ("接受 JPEG/PNG/GIF/WebP 照片和 PDF，单个不超过5MB", "JPEG/PNG/GIF/WebP photos and PDF, up to 5 MB each"),
     "upload_file": ("上传", "Upload"), "attachment_added": ("附件已上传", "File added"),
+    "form_definition": ("任务表单定义（JSON）", "Task form definition (JSON)"), "task_forms": ("本流程的任务表单", "Task forms of this diagram"),
+    "builtin": ("内置", "Built-in"),
     "studio": ("流程与规则编辑", "Studio"), "active_version": ("当前启用版本", "Active version"), "file": ("文件", "File"),
     "state": ("状态", "State"), "updated": ("更新", "Updated"), "draft_state": ("草稿", "Draft"), "download": ("下载", "Download"),
     "discard_draft": ("放弃草稿", "Discard draft"), "deploy_drafts": ("部署为新版本", "Deploy as a new version"),

@@ -14,7 +14,6 @@ from engine.attachments import may_upload
 from engine.audit_commands import AUDIT_ROLES
 from engine.errors import AuthenticationFailed, DomainError, NotFound, ValidationFailed
 from engine.facade import REQUEST_TYPES, SCOPES
-from forms.definitions import load_form
 
 from . import schemas as S
 from .context import clock, hotline, page_principal, session
@@ -107,7 +106,7 @@ def task_page(task_id):
             facade.claim_task(g.principal, task_id)
             return redirect(url_for("pages.task_page", task_id=task_id))
         # checkbox lists and table rows come as several inputs: the form definition reassembles them
-        values = load_form(row.form).from_html(request.form)
+        values = facade.task_form_definition(row).from_html(request.form)
         try:
             facade.complete_task(g.principal, task_id, values)
         except ValidationFailed as exc:

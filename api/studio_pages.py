@@ -57,7 +57,7 @@ def editor(city, name):
 def download(city, name):
     _require()
     file = hotline().studio_file(g.principal, city, name)
-    return Response(file["content"], mimetype="application/xml",
+    return Response(file["content"], mimetype="application/json" if file["kind"] == "form" else "application/xml",
                     headers={"Content-Disposition": f"attachment; filename={name}"})
 
 

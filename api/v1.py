@@ -149,12 +149,14 @@ def create_deployment():
     uploads = request.files.getlist("files")
     bpmn = {f.filename: f.read() for f in uploads if f.filename.lower().endswith(".bpmn")}
     dmn = {f.filename: f.read() for f in uploads if f.filename.lower().endswith(".dmn")}
-    others = [f.filename for f in uploads if not f.filename.lower().endswith((".bpmn", ".dmn"))]
+    forms = {f.filename: f.read() for f in uploads if f.filename.lower().endswith(".form.json")}
+    others = [f.filename for f in uploads if not f.filename.lower().endswith((".bpmn", ".dmn", ".form.json"))]
     if others:
         from engine.errors import DeploymentInvalid
-        raise DeploymentInvalid(details=[{"file": n, "code": "bad_extension", "message_zh": "只接受.bpmn和.dmn文件",
-                                          "message_en": "Only .bpmn and .dmn files are accepted"} for n in others])
-    deployment, created = hotline().deploy(principal(), form["name"], bpmn, dmn, activate=form["activate"])
+        raise DeploymentInvalid(details=[{"file": n, "code": "bad_extension", "message_zh": "只接受.bpmn、.dmn和.form.json文件",
+                                          "message_en": "Only .bpmn, .dmn and .form.json files are accepted"} for n in others])
+    deployment, created = hotline().deploy(principal(), form["name"], bpmn, dmn, activate=form["activate"],
+                                           form_files=forms)
     out = S.DeploymentOut().dump(deployment)
     out["created"] = created
     return out, 201 if created else 200

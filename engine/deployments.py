@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .cities import LIFECYCLE_PROCESS, load_city
+from .forms_registry import check_form_files, known_form_names
 from .errors import DeploymentInvalid, NotFound
 from .models import Deployment
 from .decisions import parse_rule_files
@@ -115,14 +116,18 @@ def _check_decisions(dmn: dict[str, bytes]) -> tuple[dict, list[dict]]:
 
 
 def validate(bpmn: dict[str, bytes], dmn: dict[str, bytes], forms: set[str],
-             process_id: str = LIFECYCLE_PROCESS):
+             process_id: str = LIFECYCLE_PROCESS, form_files: dict[str, bytes] | None = None):
     """Every check a deployment passes (XML safety and size, DMN lint, parsing, restricted code, forms and
     roles); raises DeploymentInvalid with every error found at the first failing stage, else returns the
     parsed diagrams. The studio calls it to validate a draft without storing anything."""
     files = {**bpmn, **dmn}
     errors = _check_xml(files)
+    texts = {n: d.decode("utf-8", errors="replace") for n, d in (form_files or {}).items()}
+    errors += [_error(name, None, "form_invalid", f"表单定义有误：{problem}", f"Invalid form: {problem}")
+               for name, problem in check_form_files(texts)]
     if errors:
         raise DeploymentInvalid(details=errors)
+    forms = set(forms) | known_form_names(texts)
     decisions, errors = _check_decisions(dmn)
     if errors:
         raise DeploymentInvalid(details=errors)
@@ -139,17 +144,18 @@ def validate(bpmn: dict[str, bytes], dmn: dict[str, bytes], forms: set[str],
 
 def deploy(session: Session, city: str, bpmn: dict[str, bytes], dmn: dict[str, bytes], *, actor: str | None,
            now: datetime, forms: set[str],
-           process_id: str = LIFECYCLE_PROCESS) -> tuple[Deployment, bool]:
-    """Validate and store an (inactive) version. Returns (deployment, created); identical content is stored once."""
+           process_id: str = LIFECYCLE_PROCESS, form_files: dict[str, bytes] | None = None) -> tuple[Deployment, bool]:
+    """Validate and store an (inactive) version. Returns (deployment, created); identical content is stored once.
+    ``form_files`` are the deployment's own task forms (``<name>.form.json``)."""
     load_city(city)
-    files = {**bpmn, **dmn}
+    files = {**bpmn, **dmn, **(form_files or {})}
     if not bpmn:
         raise DeploymentInvalid(details=[_error(None, None, "no_bpmn", "至少需要一个BPMN文件", "At least one BPMN file is required")])
     digest = content_hash(city, files)
     existing = session.scalar(select(Deployment).where(Deployment.content_hash == digest))
     if existing is not None:
         return existing, False      # the same files were validated when they were first stored
-    parsed = validate(bpmn, dmn, forms, process_id)
+    parsed = validate(bpmn, dmn, forms, process_id, form_files)
     version = (session.scalar(select(func.max(Deployment.version)).where(Deployment.city == city)) or 0) + 1
     deployment = Deployment(city=city, version=version, content_hash=digest, process_id=process_id,
                             serializer_version=SERIALIZER_VERSION, spiff_version=SPIFF_VERSION,

@@ -115,8 +115,7 @@ class EscalationCommands:
     def task_context(self, row) -> list[dict]:
         """The workflow variables a task's form declares as its context (read-only): the assisting units'
         input for the lead unit, the order for a supervision feedback, the agreed action ..."""
-        from forms.definitions import load_form
-        wanted = load_form(row.form).context
+        wanted = self.task_form_definition(row).context
         if not wanted or row.state != "ready":   # (the dispatch form lists the responsibility matrix)
             return []
         ticket = self.session.get(Ticket, row.ticket_id)

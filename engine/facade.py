@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from forms.definitions import load_form
 
 from . import deployments, notifications
 from .accounts import Principal
@@ -25,6 +24,7 @@ from .admin_commands import AdminCommands
 from .attachments import AttachmentCommands
 from .audit_commands import AuditCommands
 from .escalation import EscalationCommands
+from .forms_registry import deployment_form
 from .ruleset_commands import RuleSetCommands
 from .runtime import TicketRun
 from .studio import StudioCommands
@@ -191,7 +191,12 @@ class Hotline(RuleSetCommands, EscalationCommands, AuditCommands, AdminCommands,
         ticket = self.session.get(Ticket, row.ticket_id)
         units = [{"value": u["code"], "label": u["name"]} for u in load_city(ticket.city).units
                  if u.get("type") != "centre"]
-        return load_form(row.form).describe(units)
+        return self.task_form_definition(row).describe(units)
+
+    def task_form_definition(self, row: TaskRow):
+        """The task's form as its ticket's deployment has it (an analyst may have changed it in a version)."""
+        ticket = self.session.get(Ticket, row.ticket_id)
+        return deployment_form(self._deployment(ticket), row.form)
 
     def claim_task(self, actor: Principal, task_id: str) -> TaskRow:
         row, ticket = self._lock_task(actor, task_id)
@@ -207,7 +212,7 @@ class Hotline(RuleSetCommands, EscalationCommands, AuditCommands, AdminCommands,
         row, ticket = self._lock_task(actor, task_id)
         if row.assignee and row.assignee != actor.username:
             raise Conflict(f"任务已被{row.assignee}认领", f"Task already claimed by {row.assignee}")
-        form = load_form(row.form)
+        form = self.task_form_definition(row)
         unit_codes = {u["code"] for u in load_city(ticket.city).units}
         cleaned, errors = form.validate(data, unit_codes)
         if errors:

@@ -90,7 +90,7 @@ def replay_ticket(session: Session, ticket: Ticket, trace: list | None = None) -
                             "first_difference": {"step": number, "trigger": trigger.seq,
                                                  "reason": f"task {trigger.task_name} is not open in the replay"}}
                 form = trigger.data.get("form", {})
-                wrap = _form_wrap(trigger.task_name, candidates[0])
+                wrap = _form_wrap(trigger.task_name, candidates[0], deployment)
                 run.complete(str(candidates[0].id), {wrap: {**form, "unit": trigger.data.get("unit")}} if wrap else form)
             elif trigger.type == "signal_received":
                 run.send_signal(trigger.data["signal"], trigger.data.get("payload") or {})
@@ -142,9 +142,9 @@ def _trace_entry(number: int, trigger: Event, run: ReplayRun, previous: dict) ->
             **token_state(run.workflow)}
 
 
-def _form_wrap(name: str, task) -> str | None:
-    from forms.definitions import load_form
-    return getattr(load_form(user_task_properties(task).get("form", name)), "wrap", None)
+def _form_wrap(name: str, task, deployment) -> str | None:
+    from .forms_registry import deployment_form
+    return deployment_form(deployment, user_task_properties(task).get("form", name)).wrap
 
 
 def _listify(value: dict) -> dict:

@@ -18,13 +18,14 @@ from .spiff import codec_for
 class RuleSetCommands:
     # -- deployments -------------------------------------------------------------------------------
     def deploy(self, actor: Principal, city: str, bpmn: dict[str, bytes], dmn: dict[str, bytes],
-               activate: bool = False) -> tuple[Deployment, bool]:
+               activate: bool = False, form_files: dict[str, bytes] | None = None) -> tuple[Deployment, bool]:
         """Store a new immutable version; only an administrator may activate it in the same step."""
         self._require(actor, "analyst", "admin")
         if activate:
             self._require(actor, "admin")
         deployment, created = deployments.deploy(self.session, city, bpmn, dmn, actor=actor.username,
-                                                 now=self.clock.now(), forms=set(form_names()))
+                                                 now=self.clock.now(), forms=set(form_names()),
+                                                 form_files=form_files)
         if created:
             rulesets.record_admin_event(self.session, "ruleset_deployed", actor.username, self.clock.now(),
                                         {"city": city, "version": deployment.version,

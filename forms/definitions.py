@@ -258,6 +258,27 @@ def _check_field(f: dict, types: set[str], fail) -> None:
         fail(f"{f['name']} needs options")
 
 
+FORM_SUFFIX = ".form.json"     # a deployment's own version of a form: "<name>.form.json"
+
+
+def form_from_text(name: str, text: str) -> FormDefinition:
+    """A form definition from a deployment file; raises DefinitionError (or ValueError for bad JSON)."""
+    if not _NAME.match(name):
+        raise DefinitionError(f"form {name!r}: the name must be lowercase letters, digits and _")
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DefinitionError(f"form {name!r}: not JSON ({exc.msg}, line {exc.lineno})") from exc
+    return FormDefinition(name, raw)
+
+
+def repo_form_text(name: str) -> str:
+    path = DEFINITIONS_DIR / f"{name}.json"
+    if not _NAME.match(name) or not path.is_file():
+        raise KeyError(name)
+    return path.read_text(encoding="utf-8")
+
+
 @lru_cache(maxsize=None)
 def load_form(name: str) -> FormDefinition:
     if not name.replace("_", "").isalnum():

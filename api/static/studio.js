@@ -8,7 +8,12 @@
   var status = document.getElementById("studio-status");
   var list = document.getElementById("studio-errors");
   var csrf = document.querySelector("meta[name=csrf-token]").getAttribute("content");
-  var modeler = data.kind === "bpmn" ? new BpmnJS({ container: container }) : new DmnJS({ container: container });
+  var textarea = document.getElementById("studio-text");
+  // A task form is JSON in a text area; diagrams and tables open in bpmn-js / dmn-js.
+  var modeler = data.kind === "form" ? {
+    importXML: function (text) { textarea.value = text; return Promise.resolve(); },
+    saveXML: function () { return Promise.resolve({ xml: textarea.value }); }
+  } : data.kind === "bpmn" ? new BpmnJS({ container: container }) : new DmnJS({ container: container });
   var marked = [];
 
   function say(text, ok) {
@@ -26,6 +31,7 @@
     return modeler.importXML(xml).then(openFirstTable).then(function () {
       if (data.kind === "bpmn") { modeler.get("canvas").zoom("fit-viewport"); }
       container.setAttribute("data-ready", "true");
+      if (textarea) { textarea.setAttribute("data-ready", "true"); }
     }).catch(function (err) { say(String(err && err.message || err), false); });
   }
 
@@ -56,7 +62,8 @@
   function post(url) {
     return modeler.saveXML({ format: true }).then(function (result) {
       return fetch(url, { method: "POST", body: result.xml, credentials: "same-origin",
-                          headers: { "Content-Type": "application/xml", "X-CSRFToken": csrf } });
+                          headers: { "Content-Type": data.kind === "form" ? "application/json" : "application/xml",
+                                     "X-CSRFToken": csrf } });
     }).then(function (response) {
       return response.json().then(function (body) { return { ok: response.ok, body: body }; });
     });

@@ -94,3 +94,45 @@ def test_a_draft_can_be_discarded(client, city):
     assert client.get("/studio/nantong/sign_limit.dmn/download").get_data(as_text=True) == SIGN_LIMIT
     deployed = client.post("/studio/nantong/deploy", data={"csrf_token": headers["X-CSRFToken"]}, follow_redirects=True)
     assert "没有待部署的草稿" in deployed.get_data(as_text=True)
+
+
+def test_a_task_form_edited_in_the_studio_applies_to_tickets_of_the_new_version_only(client, city, as_user):
+    import json
+    headers = analyst(client)
+    editor = client.get("/studio/nantong/ticket_lifecycle.bpmn").get_data(as_text=True)
+    assert "sign.form.json" in editor                       # the diagram's task forms, next to it
+    listing = client.get("/studio/?city=nantong").get_data(as_text=True)
+    assert 'data-file="sign.form.json"' in listing and "内置" in listing
+    original = client.get("/studio/nantong/sign.form.json/download")
+    assert original.mimetype == "application/json"
+    form = json.loads(original.get_data(as_text=True))
+    form["fields"][0]["label"] = "签收或申请退单"
+    edited = json.dumps(form, ensure_ascii=False, indent=2)
+    broken = dict(form, fields=[dict(form["fields"][1], required_when={"field": "nowhere", "equals": "x"})])
+    result = client.post("/studio/nantong/sign.form.json/validate", data=json.dumps(broken).encode(),
+                         headers={**headers, "Content-Type": "application/json"}).get_json()
+    assert result["valid"] is False and result["errors"][0]["code"] == "form_invalid"
+    assert client.post("/studio/nantong/sign.form.json/draft", data=b"{not json",
+                       headers=headers).status_code == 422
+    assert client.post("/studio/nantong/sign.form.json/validate", data=edited.encode(),
+                       headers=headers).get_json()["valid"] is True
+
+    operator, dispatcher = as_user("operator"), as_user("dispatcher")
+    operator.set_clock("2025-11-03T09:00:00+08:00")
+
+    def new_sign_task():
+        ticket = operator.post("/api/v1/tickets", json={"city": "nantong", "channel": "phone_12345",
+                                                        "request_type": "complaint", "title": "噪音", "content": "夜间施工",
+                                                        "citizen": {"name": "张三", "phone": "13800001111"}}).get_json()
+        dispatcher.complete(ticket["id"], "dispatch", {"unit": "nt_chongchuan"})
+        task = as_user("nt_chongchuan.handler").ready_task(ticket["id"], "sign")
+        return as_user("nt_chongchuan.handler").get(f"/api/v1/tasks/{task['id']}").get_json()["form"]["fields"][0]["label"]
+
+    old_label = new_sign_task()
+    assert client.post("/studio/nantong/sign.form.json/draft", data=edited.encode(), headers=headers).status_code == 200
+    assert client.post("/studio/nantong/deploy", data={"csrf_token": headers["X-CSRFToken"]}).status_code == 302
+    assert as_user("admin").post("/api/v1/rules/nantong/versions/2/activate").status_code == 200
+    assert new_sign_task() == "签收或申请退单" and old_label == "签收或退单"
+    # a ticket on v1 keeps v1's form
+    first = as_user("nt_chongchuan.handler").get("/api/v1/tasks?state=ready").get_json()["items"][0]
+    assert as_user("nt_chongchuan.handler").get(f"/api/v1/tasks/{first['id']}").get_json()["form"]["fields"][0]["label"] == old_label
