@@ -84,14 +84,25 @@ def inbox():
     rows = facade.list_tasks(g.principal, state="ready")
     now = clock().now()
     tasks = task_dicts(session(), rows, now)
-    q = request.args.get("q", "").strip()
-    if q:
-        tasks = [x for x in tasks if q in (x["ticket_number"] or "") or q in x["title"]]
     returned = facade.returned_tickets([x["ticket_id"] for x in tasks if x["name"] == "dispatch"])
     counts = {"to_sign": sum(x["name"] == "sign" for x in tasks), "to_handle": sum(x["name"] == "handle" for x in tasks),
               "overdue": sum(x["light"] == "red" for x in tasks),
               "returned": sum(x["name"] == "dispatch" and x["ticket_id"] in returned for x in tasks)}
-    return render_template("inbox.html", tasks=tasks, counts=counts, q=q)
+    names = sorted({(x["name"], x["title"]) for x in tasks})
+    # Filters: search (ticket number or title), task kind, deadline light, returned, claimed by me.
+    f = {k: request.args.get(k, "").strip() for k in ("q", "task", "light", "returned", "mine")}
+    if f["q"]:
+        tasks = [x for x in tasks if f["q"] in (x["ticket_number"] or "") or f["q"] in (x["ticket_title"] or "")
+                 or f["q"] in x["title"]]
+    if f["task"]:
+        tasks = [x for x in tasks if x["name"] == f["task"]]
+    if f["light"]:
+        tasks = [x for x in tasks if x["light"] == f["light"]]
+    if f["returned"]:
+        tasks = [x for x in tasks if x["name"] == "dispatch" and x["ticket_id"] in returned]
+    if f["mine"]:
+        tasks = [x for x in tasks if x["assignee"] == g.principal.username]
+    return render_template("inbox.html", tasks=tasks, counts=counts, q=f["q"], filters=f, task_names=names)
 
 
 @bp.route("/tasks/<task_id>", methods=["GET", "POST"])

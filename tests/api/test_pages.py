@@ -116,3 +116,27 @@ def test_dispatcher_inbox_counts_returned_tickets(as_user, app):
     browser.login("dispatcher")
     inbox = browser.client.get("/inbox").get_data(as_text=True)
     assert 'data-count="returned">1<' in inbox
+
+
+def test_inbox_filters_by_task_light_search_and_claim(client, as_user):
+    operator, dispatcher = as_user("operator"), as_user("dispatcher")
+    operator.set_clock("2025-11-03T09:00:00+08:00")
+    first = operator.post("/api/v1/tickets", json=complaint(title="路灯损坏")).get_json()
+    second = operator.post("/api/v1/tickets", json=complaint(title="噪音扰民")).get_json()
+    for ticket in (first, second):
+        dispatcher.complete(ticket["id"], "dispatch", {"unit": "nt_chongchuan"})
+    handler = as_user("nt_chongchuan.handler")
+    handler.complete(first["id"], "sign", {"decision": "accept"})
+    task = handler.ready_task(first["id"], "handle")
+    handler.post(f"/api/v1/tasks/{task['id']}/claim")
+    Browser(client).login("nt_chongchuan.handler")
+
+    def numbers(query):
+        page = client.get(f"/inbox?{query}").get_data(as_text=True)
+        return sorted(n for n in (first["number"], second["number"]) if n in page.split("<table", 1)[-1])
+    assert numbers("") == sorted([first["number"], second["number"]])
+    assert numbers("task=sign") == [second["number"]] and numbers("task=handle") == [first["number"]]
+    assert numbers("q=路灯") == [first["number"]] and numbers("mine=1") == [first["number"]]
+    assert numbers("light=red") == []
+    operator.set_clock("2025-11-03T11:30:00+08:00")             # the sign-off of the second is overdue
+    assert numbers("light=red") == [second["number"]]
