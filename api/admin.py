@@ -109,6 +109,58 @@ def remove_calendar_day(city, day):
     return "", 204
 
 
+class WorkingHoursIn(S.Strict):
+    working_hours = fields.List(fields.String(validate=validate.Length(11, 11)), required=True,
+                                validate=validate.Length(1, 6))
+
+
+class ChannelIn(Schema):
+    code = fields.String(required=True, validate=validate.Length(1, 40))
+    name = fields.String(required=True, validate=validate.Length(1, 100))
+
+
+class ChannelsIn(S.Strict):
+    channels = fields.List(fields.Nested(ChannelIn), required=True, validate=validate.Length(1, 100))
+
+
+class UnitIn(S.Strict):
+    code = fields.String(required=True, validate=validate.Length(1, 60))
+    name = fields.String(required=True, validate=validate.Length(1, 200))
+    type = fields.String(required=True)
+    parent = fields.String(allow_none=True)
+    active = fields.Boolean(load_default=True)
+
+
+class UnitOut(Schema):
+    code = fields.String()
+    name = fields.String()
+    type = fields.String()
+    parent = fields.String(attribute="parent_code", allow_none=True)
+    active = fields.Boolean()
+    source = fields.String()
+
+
+@bp.put("/cities/<city>/working-hours")
+@require_token
+def set_working_hours(city):
+    return {"working_hours": hotline().set_working_hours(principal(), city, body(WorkingHoursIn())["working_hours"])}
+
+
+@bp.put("/cities/<city>/channels")
+@require_token
+def set_channels(city):
+    return {"channels": hotline().set_channels(principal(), city, body(ChannelsIn())["channels"])}
+
+
+@bp.post("/cities/<city>/units")
+@require_token
+def save_unit(city):
+    data = body(UnitIn())
+    unit = hotline().save_unit(principal(), city, code=data["code"], name=data["name"], type_=data["type"],
+                               parent=data.get("parent"), active=data["active"])
+    return UnitOut().dump(unit)
+
+
 @bp.get("/cities/<city>")
 @require_token
 def city_overview(city):
@@ -122,4 +174,7 @@ OPERATIONS = [
     ("put", "/api/v1/admin/calendar", "Set a holiday or make-up working day (admin)", CalendarDay, {200: CalendarOut, 403: S.ErrorOut, 404: S.ErrorOut, 422: S.ErrorOut}, None, True),
     ("delete", "/api/v1/admin/calendar/{city}/{day}", "Remove an override (admin)", None, {204: None, 403: S.ErrorOut, 404: S.ErrorOut, 422: S.ErrorOut}, None, True),
     ("get", "/api/v1/admin/cities/{city}", "A city's units tree, channels and working hours", None, {200: CityOverview, 403: S.ErrorOut, 404: S.ErrorOut}, None, True),
+    ("put", "/api/v1/admin/cities/{city}/working-hours", "Set a city's daily working periods (admin)", WorkingHoursIn, {200: WorkingHoursIn, 403: S.ErrorOut, 404: S.ErrorOut, 422: S.ErrorOut}, None, True),
+    ("put", "/api/v1/admin/cities/{city}/channels", "Set a city's intake channels (admin)", ChannelsIn, {200: ChannelsIn, 403: S.ErrorOut, 404: S.ErrorOut, 422: S.ErrorOut}, None, True),
+    ("post", "/api/v1/admin/cities/{city}/units", "Add, rename, move or retire a unit (admin)", UnitIn, {200: UnitOut, 403: S.ErrorOut, 404: S.ErrorOut, 422: S.ErrorOut}, None, True),
 ]

@@ -80,3 +80,26 @@ def set_day():
         return _refused(city, exc)
     flash(t("saved"))
     return redirect(url_for("admin_pages.console", city=city, year=day.year))
+
+
+@bp.post("/settings")
+@login_required
+def city_settings():
+    """Working hours (one field), channels (one per line: code name) or a unit, by the button pressed."""
+    city = request.form.get("city") or chosen_city()
+    facade, what = hotline(), request.form.get("_action")
+    try:
+        if what == "working_hours":
+            periods = [p.strip() for p in request.form.get("working_hours", "").replace("，", ",").split(",") if p.strip()]
+            facade.set_working_hours(g.principal, city, periods)
+        elif what == "channels":
+            rows = [line.strip().split(None, 1) for line in request.form.get("channels", "").splitlines() if line.strip()]
+            facade.set_channels(g.principal, city, [{"code": r[0], "name": r[1] if len(r) > 1 else ""} for r in rows])
+        else:
+            facade.save_unit(g.principal, city, code=request.form.get("code", ""), name=request.form.get("name", ""),
+                             type_=request.form.get("type", ""), parent=request.form.get("parent") or None,
+                             active=request.form.get("active", "true") == "true")
+    except DomainError as exc:
+        return _refused(city, exc)
+    flash(t("saved"))
+    return redirect(url_for("admin_pages.console", city=city))

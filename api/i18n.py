@@ -25,12 +25,20 @@ STRINGS = {
     "draft_saved": ("草稿已保存", "Draft saved"), "request_failed": ("请求失败", "The request failed"),
     "deployed_version": ("已部署为 v%(version)s（未启用）", "Deployed as v%(version)s (inactive)"),
     "admin_console": ("系统管理", "Administration"), "working_calendar": ("工作日历", "Working calendar"),
-    "working_hours": ("工作时间", "Working hours"), "set_in_rule_set": ("在规则集 city.json 中设置", "set in the rule set's city.json"),
+    "working_hours": ("工作时间", "Working hours"),
     "calendar_scope": ("适用范围", "Applies to"), "day": ("日期", "Date"), "day_kind": ("类型", "Kind"), "note": ("备注", "Note"), "all_cities": ("所有城市", "All cities"),
     "working_day": ("调休上班", "Working day"), "day_off": ("放假", "Day off"), "remove": ("删除", "Remove"),
     "save": ("保存", "Save"), "saved": ("已保存", "Saved"), "users_and_roles": ("用户与角色", "Users and roles"),
     "roles": ("角色", "Roles"), "enabled": ("启用", "Enabled"), "display_name": ("姓名", "Name"),
     "add_or_change_user": ("新增或修改用户（修改时密码可不填）", "Add or change a user (leave the password empty to keep it)"),
+    "working_hours_hint": ("用逗号分隔各时段，如 08:30-12:00, 13:30-17:30；新的时限立即按此计算",
+                           "Periods separated by commas, e.g. 08:30-12:00, 13:30-17:30; new deadlines use them at once"),
+    "channels_hint": ("受理渠道（每行一个：代码 名称）", "Channels (one per line: code name)"),
+    "add_or_change_unit": ("新增或修改单位", "Add or change a unit"), "unit_code": ("单位代码", "Unit code"),
+    "unit_name": ("单位名称", "Unit name"), "unit_type": ("单位类型", "Unit type"), "parent_unit": ("上级单位", "Parent unit"),
+    "unit_type_department": ("部门", "Department"), "unit_type_district": ("县（市、区）", "County/district"),
+    "unit_type_street": ("乡镇（街道）", "Township/street"), "unit_type_company": ("公共服务企业", "Public utility"),
+    "unit_type_centre": ("指挥中心", "Command centre"), "retired": ("已停用", "Retired"),
     "units_tree": ("单位（三级网络）", "Units"), "channels": ("受理渠道", "Channels"),
     "role_operator": ("话务员", "Operator"), "role_dispatcher": ("派单员", "Dispatcher"), "role_callback": ("回访员", "Callback agent"),
     "role_handler": ("经办人", "Handler"), "role_leader": ("单位领导（分管）", "Unit leader (deputy)"),
@@ -185,10 +193,16 @@ def register(app) -> None:
 
 
 def unit_name(code: str | None, city: str = "nantong") -> str:
-    """A unit's display name; the code itself when unknown."""
+    """A unit's display name (as the administrator may have renamed it); the code itself when unknown."""
     if not code:
         return "—"
+    from sqlalchemy import select
     from engine.cities import available_cities, load_city
+    from engine.models import Unit
+    from .context import session
+    name = session().scalar(select(Unit.name).where(Unit.code == code).order_by(Unit.city != city).limit(1))
+    if name:
+        return name
     for candidate in [city, *available_cities()]:
         unit = load_city(candidate).unit(code)
         if unit:

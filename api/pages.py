@@ -9,7 +9,7 @@ from marshmallow import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from engine import accounts
-from engine.cities import available_cities, load_city
+from engine.cities import available_cities, effective_channels, load_city
 from engine.attachments import may_upload
 from engine.audit_commands import AUDIT_ROLES
 from engine.errors import AuthenticationFailed, DomainError, NotFound, ValidationFailed
@@ -219,7 +219,7 @@ def intake():
             flash(f"{t('created')}：{ticket.number}")
             return redirect(url_for("pages.ticket_page", ticket_id=ticket.id))
     return render_template("intake.html", city=city, cities=cities, request_types=REQUEST_TYPES, scopes=SCOPES,
-                           errors=errors, values=values), status
+                           channels=effective_channels(session(), city.code), errors=errors, values=values), status
 
 
 def register_error_pages(app) -> None:

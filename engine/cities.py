@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from .calendar import WorkingCalendar, WorkingHours
 from .errors import NotFound
-from .models import CalendarOverride
+from .models import CalendarOverride, CitySetting, Unit
 
 RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
 BPMN_DIR = Path(__file__).resolve().parent.parent / "bpmn"
@@ -97,13 +97,34 @@ def lifecycle_files() -> dict[str, bytes]:
 
 
 def calendar_for(session: Session, city: str) -> WorkingCalendar:
-    """The city's calendar with admin overrides ('*' rows apply to every city; a city row wins)."""
+    """The city's calendar with admin overrides ('*' rows apply to every city; a city row wins) and the
+    administrator's working hours when set."""
     settings = load_city(city)
     rows = session.scalars(select(CalendarOverride).where(CalendarOverride.city.in_(["*", city]))).all()
     overrides: dict = {}
     for row in sorted(rows, key=lambda r: r.city != "*"):
         overrides[row.day] = row.is_working
-    return WorkingCalendar(settings.working_hours, overrides)
+    setting = session.get(CitySetting, city)
+    hours = WorkingHours.parse(setting.working_hours) if setting and setting.working_hours else settings.working_hours
+    return WorkingCalendar(hours, overrides)
+
+
+def effective_channels(session: Session, city: str) -> list[dict]:
+    """The city's intake channels: the administrator's list when set, else the rule set's."""
+    setting = session.get(CitySetting, city)
+    return list(setting.channels) if setting and setting.channels else list(load_city(city).channels)
+
+
+def effective_units(session: Session, city: str, *, include_inactive: bool = False) -> list[dict]:
+    """The city's units as loaded into the database (rule set plus the administrator's changes)."""
+    query = select(Unit).where(Unit.city == city).order_by(Unit.code)
+    if not include_inactive:
+        query = query.where(Unit.active.is_(True))
+    rows = session.scalars(query).all()
+    if not rows:                     # a city whose units were never loaded: the rule set's list
+        return [dict(u) for u in load_city(city).units]
+    return [{"code": u.code, "name": u.name, "type": u.type, "parent": u.parent_code, "active": u.active,
+             "source": u.source} for u in rows]
 
 
 def set_calendar_override(session: Session, city: str, day, is_working: bool, note: str | None = None) -> None:

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from . import cases
 from .accounts import Principal
-from .cities import LIFECYCLE_PROCESS, load_city
+from .cities import LIFECYCLE_PROCESS, effective_units
 from .errors import InvalidState, NotFound, ValidationFailed
 from .models import Ticket
 from .responsibility import suggest
@@ -95,7 +95,7 @@ class EscalationCommands:
         city = tickets[0].city
         if any(t.city != city for t in tickets):
             raise _field_error("ticket_ids", "mixed_cities", "关联工单必须属于同一城市", "tickets must be of one city")
-        unit_codes = {u["code"] for u in load_city(city).units}
+        unit_codes = {u["code"] for u in effective_units(self.session, city)}
         for field, codes in (("lead_unit", [lead_unit] if lead_unit else []), ("assisting_units", assisting_units or [])):
             unknown = [c for c in codes if c not in unit_codes]
             if unknown:

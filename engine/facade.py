@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from . import deployments, notifications
 from .accounts import Principal
 from .cities import load_city
-from .cities import LIFECYCLE_PROCESS
+from .cities import LIFECYCLE_PROCESS, effective_channels, effective_units
 from .clock import Clock
 from .errors import Conflict, NotFound, PermissionDenied, TaskNotOpen, ValidationFailed
 from .models import Deployment, Event, Message, TaskRow, Ticket, Timer
@@ -61,7 +61,7 @@ class Hotline(RuleSetCommands, EscalationCommands, AuditCommands, AdminCommands,
         now = self.clock.now()
         city = load_city(payload["city"])
         errors = {}
-        if payload["channel"] not in city.channel_codes:
+        if payload["channel"] not in {c["code"] for c in effective_channels(self.session, city.code)}:
             errors["channel"] = [_msg("unknown_channel", f"未知渠道：{payload['channel']}",
                                       f"unknown channel {payload['channel']!r}")]
         if payload["request_type"] not in REQUEST_TYPES:
@@ -189,7 +189,7 @@ class Hotline(RuleSetCommands, EscalationCommands, AuditCommands, AdminCommands,
 
     def task_form(self, row: TaskRow) -> dict:
         ticket = self.session.get(Ticket, row.ticket_id)
-        units = [{"value": u["code"], "label": u["name"]} for u in load_city(ticket.city).units
+        units = [{"value": u["code"], "label": u["name"]} for u in effective_units(self.session, ticket.city)
                  if u.get("type") != "centre"]
         return self.task_form_definition(row).describe(units)
 
@@ -213,7 +213,7 @@ class Hotline(RuleSetCommands, EscalationCommands, AuditCommands, AdminCommands,
         if row.assignee and row.assignee != actor.username:
             raise Conflict(f"任务已被{row.assignee}认领", f"Task already claimed by {row.assignee}")
         form = self.task_form_definition(row)
-        unit_codes = {u["code"] for u in load_city(ticket.city).units}
+        unit_codes = {u["code"] for u in effective_units(self.session, ticket.city)}
         cleaned, errors = form.validate(data, unit_codes)
         if errors:
             raise ValidationFailed(details={e.field: [{"code": e.code, "message_zh": e.zh, "message_en": e.en}]

@@ -71,6 +71,10 @@ class Unit(Base):
     name: Mapped[str] = mapped_column(String(200))
     type: Mapped[str] = mapped_column(String(20))
     parent_code: Mapped[str | None] = mapped_column(String(60))
+    # Units come from the rule set's city.json; an administrator may add, rename or retire one ("admin"),
+    # and loading the rule set again then leaves that row alone.
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    source: Mapped[str] = mapped_column(String(10), default="rule_set", server_default="rule_set")
 
 
 class Ticket(Base):
@@ -242,6 +246,17 @@ class Attachment(Base):
     storage_key: Mapped[str] = mapped_column(String(40), unique=True)
     uploaded_by: Mapped[str] = mapped_column(String(80))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CitySetting(Base):
+    """An administrator's working hours or channel list for a city, in place of the rule set's city.json."""
+    __tablename__ = "city_settings"
+
+    city: Mapped[str] = mapped_column(String(40), primary_key=True)
+    working_hours: Mapped[list | None] = mapped_column(JSON)     # ["08:30-12:00", "13:30-17:30"]
+    channels: Mapped[list | None] = mapped_column(JSON)          # [{"code", "name"}]
+    updated_by: Mapped[str] = mapped_column(String(80))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Draft(Base):

@@ -26,7 +26,9 @@ def load_city_into_db(session: Session, clock: Clock, city_code: str) -> dict:
     city = load_city(city_code)
     existing = {u.code: u for u in session.scalars(select(Unit).where(Unit.city == city.code))}
     for raw in city.units:
-        unit = existing.get(raw["code"]) or Unit(city=city.code, code=raw["code"])
+        unit = existing.get(raw["code"]) or Unit(city=city.code, code=raw["code"], active=True, source="rule_set")
+        if unit.source == "admin":
+            continue          # the administrator changed this unit; the rule set does not override it
         unit.name, unit.type, unit.parent_code = raw["name"], raw.get("type", "department"), raw.get("parent")
         session.add(unit)
     deployment, created = Hotline(session, clock).deploy(SYSTEM, city.code, lifecycle_files(), rule_files(city.code),

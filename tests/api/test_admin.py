@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from tests.api.escalation_support import start
+from tests.conftest import complaint
 from tests.api.test_pages import CSRF, Browser
 
 
@@ -98,3 +99,83 @@ def test_the_console_page(client, as_user):
     assert "Administration" in english and "Working calendar" in english and "Users and roles" in english
     Browser(client).login("dispatcher")
     assert client.get("/admin/").status_code == 403
+
+
+def test_working_hours_set_by_the_admin_count_for_new_deadlines(as_user):
+    admin, operator, dispatcher = as_user("admin"), as_user("operator"), as_user("dispatcher")
+    url = "/api/v1/admin/cities/nantong/working-hours"
+    assert admin.put(url, json={"working_hours": ["09:00-12:00", "11:00-17:00"]}).status_code == 422   # overlap
+    assert admin.put(url, json={"working_hours": ["9-12"]}).status_code == 422
+    assert as_user("analyst").put(url, json={"working_hours": ["08:00-12:00"]}).status_code == 403
+    assert admin.put(url, json={"working_hours": ["08:00-12:00", "14:00-18:00"]}).status_code == 200
+    operator.set_clock("2025-11-03T11:00:00+08:00")
+    ticket = start(operator)
+    ticket = dispatcher.complete(ticket["id"], "dispatch", {"unit": "nt_chongchuan"})
+    assert ticket["sign_due_at"] == "2025-11-03T15:00:00+08:00"      # 1 h before noon, 1 h after 14:00
+    assert admin.get("/api/v1/admin/cities/nantong").get_json()["working_hours"] == ["08:00-12:00", "14:00-18:00"]
+
+
+def test_channels_and_units_changed_by_the_admin(as_user, db, clock):
+    admin, operator, dispatcher = as_user("admin"), as_user("operator"), as_user("dispatcher")
+    channels = admin.get("/api/v1/admin/cities/nantong").get_json()["channels"]
+    response = admin.put("/api/v1/admin/cities/nantong/channels",
+                         json={"channels": [*channels, {"code": "hotline_video", "name": "视频受理"}]})
+    assert response.status_code == 200
+    assert admin.put("/api/v1/admin/cities/nantong/channels",
+                     json={"channels": [{"code": "Bad Code", "name": "x"}]}).status_code == 422
+    operator.set_clock("2025-11-03T09:00:00+08:00")
+    assert operator.post("/api/v1/tickets", json=complaint(channel="hotline_video")).status_code == 201
+    # a new unit, dispatchable at once; retiring it removes it from the dispatch choices
+    unit = admin.post("/api/v1/admin/cities/nantong/units", json={"code": "nt_data_bureau", "name": "市数据局",
+                                                                   "type": "department", "parent": "nt_centre"})
+    assert unit.status_code == 200, unit.get_json()
+    assert admin.post("/api/v1/admin/cities/nantong/units", json={"code": "x", "name": "x", "type": "castle"}).status_code == 422
+    assert admin.post("/api/v1/admin/cities/nantong/units",
+                      json={"code": "y", "name": "y", "type": "department", "parent": "nowhere"}).status_code == 422
+    ticket = start(operator)
+    task = dispatcher.ready_task(ticket["id"], "dispatch")
+    options = {o["value"] for o in dispatcher.get(f"/api/v1/tasks/{task['id']}").get_json()["form"]["fields"][0]["options"]}
+    assert "nt_data_bureau" in options
+    dispatched = dispatcher.complete(ticket["id"], "dispatch", {"unit": "nt_data_bureau"})
+    assert dispatched["unit"] == "nt_data_bureau"
+    admin.post("/api/v1/admin/cities/nantong/units", json={"code": "nt_ecology", "name": "市生态环境局（更名）",
+                                                           "type": "department", "parent": "nt_centre", "active": False})
+    other = start(operator)
+    task = dispatcher.ready_task(other["id"], "dispatch")
+    response = dispatcher.post(f"/api/v1/tasks/{task['id']}/complete", json={"data": {"unit": "nt_ecology"}})
+    assert response.status_code == 422                               # retired
+    # loading the rule set again keeps the administrator's changes
+    from engine import setup
+    with db.unit_of_work() as session:
+        setup.load_city_into_db(session, clock, "nantong")
+    tree = admin.get("/api/v1/admin/cities/nantong").get_json()["units"][0]["children"]
+    ecology = next(u for u in tree if u["code"] == "nt_ecology")
+    assert (ecology["name"], ecology["active"], ecology["source"]) == ("市生态环境局（更名）", False, "admin")
+    assert any(u["code"] == "nt_data_bureau" for u in tree)
+    types = [e["type"] for e in admin.get("/api/v1/rules/log").get_json()["items"]][:3]
+    assert types == ["unit_changed", "unit_added", "channels_set"]
+
+
+def test_city_settings_from_the_console_page(client, as_user):
+    browser = Browser(client)
+    browser.login("admin")
+    page = client.get("/admin/?city=nantong").get_data(as_text=True)
+    token = CSRF.search(page).group(1)
+    assert 'id="working-hours"' in page and "phone_12345 12345热线电话" in page
+    refused = client.post("/admin/settings", data={"csrf_token": token, "city": "nantong", "_action": "working_hours",
+                                                   "working_hours": "12:00-08:00"})
+    assert refused.status_code == 422 and "工作时间有误" in refused.get_data(as_text=True)
+    done = client.post("/admin/settings", data={"csrf_token": token, "city": "nantong", "_action": "working_hours",
+                                                "working_hours": "08:00-12:00，14:00-18:00"})
+    assert done.status_code == 302
+    added = client.post("/admin/settings", data={"csrf_token": token, "city": "nantong", "_action": "unit",
+                                                 "code": "nt_data_bureau", "name": "市数据局", "type": "department",
+                                                 "parent": "nt_centre", "active": "true"})
+    assert added.status_code == 302
+    channels = client.post("/admin/settings", data={"csrf_token": token, "city": "nantong", "_action": "channels",
+                                                    "channels": "phone_12345 12345热线电话\nweb 网站"})
+    assert channels.status_code == 302
+    page = client.get("/admin/?city=nantong").get_data(as_text=True)
+    assert 'value="08:00-12:00, 14:00-18:00"' in page and 'data-unit="nt_data_bureau"' in page
+    assert as_user("admin").get("/api/v1/admin/cities/nantong").get_json()["channels"] == [
+        {"code": "phone_12345", "name": "12345热线电话"}, {"code": "web", "name": "网站"}]
