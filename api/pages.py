@@ -102,7 +102,9 @@ def inbox():
         tasks = [x for x in tasks if x["name"] == "dispatch" and x["ticket_id"] in returned]
     if f["mine"]:
         tasks = [x for x in tasks if x["assignee"] == g.principal.username]
-    return render_template("inbox.html", tasks=tasks, counts=counts, q=f["q"], filters=f, task_names=names)
+    # htmx (the filter form) asks for the task table only; without JavaScript the whole page is sent.
+    template = "_inbox_table.html" if request.headers.get("HX-Request") == "true" else "inbox.html"
+    return render_template(template, tasks=tasks, counts=counts, q=f["q"], filters=f, task_names=names)
 
 
 @bp.route("/tasks/<task_id>", methods=["GET", "POST"])

@@ -140,3 +140,38 @@ def test_inbox_filters_by_task_light_search_and_claim(client, as_user):
     assert numbers("light=red") == []
     operator.set_clock("2025-11-03T11:30:00+08:00")             # the sign-off of the second is overdue
     assert numbers("light=red") == [second["number"]]
+
+
+NAV = {  # role -> the menus it sees (besides inbox, messages, tickets and API docs, which everyone has)
+    "operator": {"工单受理"},
+    "dispatcher": {"工单受理", "指挥中心看板"},
+    "nt_chongchuan.handler": set(),
+    "nt_chongchuan.leader": set(),
+    "supervisor": {"指挥中心看板"},
+    "analyst": {"指挥中心看板", "规则集版本", "流程与规则编辑"},
+    "admin": {"工单受理", "指挥中心看板", "规则集版本", "流程与规则编辑", "系统管理"},
+    "auditor": {"指挥中心看板", "规则集版本"},
+}
+OPTIONAL_MENUS = {"工单受理", "指挥中心看板", "规则集版本", "流程与规则编辑", "系统管理"}
+
+
+def test_each_role_sees_only_its_menus(client, city):
+    for username, expected in NAV.items():
+        client.get("/")          # a fresh page per user
+        Browser(client).login(username)
+        nav = client.get("/inbox").get_data(as_text=True).split("<nav>", 1)[1].split("</nav>", 1)[0]
+        shown = {menu for menu in OPTIONAL_MENUS if f">{menu}<" in nav}
+        assert shown == expected, username
+        assert all(f">{m}<" in nav for m in ("待办任务", "工单查询", "接口文档")), username
+
+
+def test_the_inbox_filters_answer_htmx_with_the_table_only(client, as_user):
+    operator = as_user("operator")
+    operator.set_clock("2025-11-03T09:00:00+08:00")
+    operator.post("/api/v1/tickets", json=complaint(title="路灯损坏"))
+    Browser(client).login("dispatcher")
+    page = client.get("/inbox").get_data(as_text=True)
+    assert 'hx-get="/inbox"' in page and "vendor/htmx.org/htmx.min.js" in page
+    fragment = client.get("/inbox?task=dispatch", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<html" not in fragment and "task-row" in fragment and "路灯损坏" in fragment
+    assert "task-row" not in client.get("/inbox?task=sign", headers={"HX-Request": "true"}).get_data(as_text=True)

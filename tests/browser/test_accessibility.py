@@ -20,6 +20,20 @@ UNLABELLED = """() => Array.from(document.querySelectorAll('input, select, texta
   .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby'))
   .map(el => el.outerHTML.slice(0, 120))"""
 OVERFLOW = "() => document.documentElement.scrollWidth - window.innerWidth"
+# WCAG contrast of text on the elements that paint their own background (buttons, lights, badges, header).
+LOW_CONTRAST = """() => {
+  const rgb = s => (s.match(/[0-9.]+/g) || []).slice(0, 4).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+                                    .reduce((a, v, i) => a + v * [0.2126, 0.7152, 0.0722][i], 0);
+  return Array.from(document.querySelectorAll('button, .lamp, .badge, .top a, .flash, [aria-current]'))
+    .filter(el => el.offsetParent !== null && el.textContent.trim())
+    .map(el => { const cs = getComputedStyle(el); const bg = rgb(cs.backgroundColor); let node = el;
+                 while (bg.length === 4 && bg[3] === 0 && node.parentElement) { node = node.parentElement;
+                   const b = rgb(getComputedStyle(node).backgroundColor); if (b.length < 4 || b[3] > 0) { bg.splice(0, 4, ...b); } }
+                 const [a, b] = [lum(rgb(cs.color)), lum(bg)].sort((x, y) => y - x);
+                 return [el.outerHTML.slice(0, 80), Math.round(((a + 0.05) / (b + 0.05)) * 10) / 10]; })
+    .filter(([, ratio]) => ratio < 4.5);
+}"""
 
 
 def pages_for(base, ticket_id, task_id):
@@ -65,6 +79,9 @@ def test_labels_language_and_tablet_width(app, live_server, lang):  # noqa: F811
                 unlabelled = page.evaluate(UNLABELLED)
                 if unlabelled:
                     problems.append(f"{where}: unlabelled controls {unlabelled}")
+                low = page.evaluate(LOW_CONTRAST)
+                if low:
+                    problems.append(f"{where}: contrast below 4.5:1 {low}")
                 overflow = page.evaluate(OVERFLOW)
                 if overflow > 1:
                     problems.append(f"{where}: {overflow}px wider than a 768px tablet")
