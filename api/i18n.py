@@ -196,11 +196,18 @@ def unit_name(code: str | None, city: str = "nantong") -> str:
     """A unit's display name (as the administrator may have renamed it); the code itself when unknown."""
     if not code:
         return "—"
+    from flask import g
     from sqlalchemy import select
     from engine.cities import available_cities, load_city
     from engine.models import Unit
     from .context import session
-    name = session().scalar(select(Unit.name).where(Unit.code == code).order_by(Unit.city != city).limit(1))
+    # One query per city and request, not one per table row.
+    names = g.setdefault("unit_names", {})
+    if city not in names:
+        names[city] = dict(session().execute(select(Unit.code, Unit.name).where(Unit.city == city)).all())
+    if code in names[city]:
+        return names[city][code]
+    name = session().scalar(select(Unit.name).where(Unit.code == code).limit(1))
     if name:
         return name
     for candidate in [city, *available_cities()]:
