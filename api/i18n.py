@@ -6,6 +6,8 @@ from flask import request
 STRINGS = {
     "sensitivity": ("敏感程度", "Sensitivity"), "sensitivity_normal": ("一般", "Normal"),
     "sensitivity_high": ("敏感程度较高、社会影响力较大", "High (sensitive, wide social impact)"),
+    "check_reply": ("检查答复", "Check the reply"), "reply_ok": ("未发现问题", "No problems found"),
+    "reply_relevance": ("与诉求关联度", "Relevance to the request"),
     "all_tasks": ("全部任务", "All tasks"), "all_lights": ("全部时限状态", "All deadlines"),
     "claimed_by_me": ("我认领的", "Claimed by me"),
     "export_pdf": ("导出PDF", "Export PDF"), "cut_at": ("已截断，原长", "cut, full length"),

@@ -34,6 +34,7 @@ OPERATIONS = [
     ("get", "/api/v1/tasks", "Task inbox (unit, assignee=me, state)", None, {200: S.TaskList, 422: S.ErrorOut}, S.TaskQuery, True),
     ("get", "/api/v1/tasks/{task_id}", "A task with its form definition", None, {200: S.TaskDetail, 404: S.ErrorOut}, None, True),
     ("post", "/api/v1/tasks/{task_id}/claim", "Claim a task", None, {200: S.TaskOut, 403: S.ErrorOut, 404: S.ErrorOut, 409: S.ErrorOut}, None, True),
+    ("post", "/api/v1/tasks/{task_id}/reply-check", "Check a draft reply against the city's reply rules and the request (nothing stored)", S.ReplyCheckIn, {200: S.ReplyCheckOut, 404: S.ErrorOut, 422: S.ErrorOut}, None, True),
     ("post", "/api/v1/tasks/{task_id}/complete", "Complete a task with form data", S.TaskComplete, {200: S.TicketOut, 403: S.ErrorOut, 404: S.ErrorOut, 409: S.ErrorOut, 422: S.ErrorOut}, None, True),
     ("get", "/api/v1/deployments", "List deployments", None, {200: S.DeploymentList}, None, True),
     ("post", "/api/v1/deployments", "Deploy .bpmn/.dmn files as a rule set (multipart: name, files[])", "multipart", {200: S.DeploymentOut, 201: S.DeploymentOut, 403: S.ErrorOut, 422: S.ErrorOut}, None, True),

@@ -107,6 +107,14 @@ def inbox():
     return render_template(template, tasks=tasks, counts=counts, q=f["q"], filters=f, task_names=names)
 
 
+@bp.post("/tasks/<task_id>/reply-check")
+@login_required
+def reply_check(task_id):
+    """htmx: the reply rules applied to what the handler has typed, as a small list under the field."""
+    result = hotline().check_reply(g.principal, task_id, request.form.get("reply", ""))
+    return render_template("_reply_check.html", result=result)
+
+
 @bp.route("/tasks/<task_id>", methods=["GET", "POST"])
 @login_required
 def task_page(task_id):

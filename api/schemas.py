@@ -448,3 +448,21 @@ class DashboardOut(Schema):
     overdue_by_unit = fields.Dict(keys=fields.String(), values=fields.Integer())
     unit_rates = fields.List(fields.Nested(UnitRate))
     trend = fields.List(fields.Dict())
+
+
+# -- reply quality check -------------------------------------------------------------------------------------
+class ReplyCheckIn(Strict):
+    reply = fields.String(required=True, validate=validate.Length(max=4000))
+
+
+class ReplyProblem(Schema):
+    code = fields.String()
+    element = fields.String(allow_none=True)
+    message_zh = fields.String()
+    message_en = fields.String()
+
+
+class ReplyCheckOut(Schema):
+    problems = fields.List(fields.Nested(ReplyProblem))
+    relevance = fields.Float()
+    source = fields.String(allow_none=True)

@@ -127,6 +127,12 @@ def claim_task(task_id):
     return S.TaskOut().dump(task_dict(session(), row, clock().now()))
 
 
+@bp.post("/tasks/<task_id>/reply-check")
+@require_token
+def reply_check(task_id):
+    return S.ReplyCheckOut().dump(hotline().check_reply(principal(), task_id, body(S.ReplyCheckIn())["reply"]))
+
+
 @bp.post("/tasks/<task_id>/complete")
 @require_token
 def complete_task(task_id):

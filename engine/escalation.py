@@ -128,6 +128,13 @@ class EscalationCommands:
         return [{**item, "value": data[item["name"]]} for item in wanted
                 if data.get(item["name"]) not in (None, "", [], False)]
 
+    def check_reply(self, actor: Principal, task_id: str, reply: str) -> dict:
+        """The city's reply rules applied to a draft reply of a task the actor may see (nothing is stored)."""
+        from .reply_quality import check_reply
+        row = self.get_task(actor, task_id)
+        ticket = self.session.get(Ticket, row.ticket_id)
+        return check_reply(ticket.city, f"{ticket.title}\n{ticket.content}", reply or "")
+
     # -- helpers ---------------------------------------------------------------------------------
     def _lifecycle_ticket(self, actor: Principal, ticket_id: int) -> Ticket:
         self.get_ticket(actor, ticket_id)          # 404 for what the actor cannot see

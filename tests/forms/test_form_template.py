@@ -21,7 +21,8 @@ STUBS = {"base.html": "{% block content %}{% endblock %}",
 def render(form_name, values=None, errors=None, language="zh"):
     env = Environment(loader=ChoiceLoader([DictLoader(STUBS), FileSystemLoader(str(TEMPLATES))]),
                       autoescape=select_autoescape(["html"]))
-    env.globals.update(lang=lambda: language, t=lambda key: f"[{key}]", csrf_token=lambda: "tok")
+    env.globals.update(lang=lambda: language, t=lambda key: f"[{key}]", csrf_token=lambda: "tok",
+                       url_for=lambda endpoint, **values: f"/{endpoint}")
     return env.get_template("task_form.html").render(
         form=load_form(form_name).describe(UNIT_OPTIONS), task={"due_at": None, "assignee": "me", "light": None},
         ticket={"number": "NT1"}, may_act=True, values=values or {}, errors=errors or {})
