@@ -11,7 +11,7 @@ from engine.cities import available_cities, load_city
 from engine.errors import DomainError, PermissionDenied
 
 from .context import hotline, session
-from .errors import status_for
+from .errors import error_text, status_for
 from .i18n import current_language, t
 from .pages import chosen_city, login_required
 
@@ -29,11 +29,7 @@ def _page(city: str, *, status: int = 200, error: str | None = None, values=None
 
 def _refused(city: str, exc: DomainError):
     session().rollback()
-    key = "message_en" if current_language() == "en" else "message_zh"
-    details = exc.details if isinstance(exc.details, dict) else {}
-    reasons = [m.get(key, "") for ms in details.values() if isinstance(ms, list) for m in ms if isinstance(m, dict)]
-    return _page(city, status=status_for(exc), error=" ".join([exc.message(current_language()), *reasons]),
-                 values=request.form)
+    return _page(city, status=status_for(exc), error=error_text(exc, current_language()), values=request.form)
 
 
 @bp.get("/")

@@ -39,6 +39,16 @@ def language() -> str:
     return "en" if best.startswith("en") else "zh"
 
 
+def error_text(error: E.DomainError, lang: str) -> str:
+    """A refused action as one line for a page: the error's message and each detail's message (field
+    errors are {field: [messages]}, deployment errors a list of messages)."""
+    key = "message_en" if lang.startswith("en") else "message_zh"
+    details = error.details
+    items = [m for ms in details.values() if isinstance(ms, list) for m in ms] if isinstance(details, dict) \
+        else list(details) if isinstance(details, list) else []
+    return " ".join([error.message(lang), *[m.get(key, "") for m in items if isinstance(m, dict)]])
+
+
 def status_for(error: E.DomainError) -> int:
     for cls in type(error).__mro__:
         if cls in STATUS:

@@ -15,7 +15,7 @@ from engine.errors import DomainError
 from engine.escalation import CONSULTATION_ROLES, SUPERVISION_ROLES, UPGRADE_ROLES
 
 from .context import clock, hotline, session
-from .errors import status_for
+from .errors import error_text, status_for
 from .i18n import current_language, t
 from .pages import login_required, render_ticket_page
 from .presenters import ticket_dicts
@@ -35,12 +35,8 @@ def escalation_context(ticket_id: int) -> dict:
 
 def _render_with_error(ticket_id: int, exc: DomainError, status: int):
     session().rollback()
-    details = exc.details if isinstance(exc.details, dict) else {}
-    key = "message_en" if current_language() == "en" else "message_zh"
-    field_messages = [m.get(key, "") for messages in details.values() if isinstance(messages, list)
-                      for m in messages if isinstance(m, dict)]
     return render_ticket_page(ticket_id, status=status, values=request.form,
-                              action_error=" ".join([exc.message(current_language()), *field_messages]))
+                              action_error=error_text(exc, current_language()))
 
 
 def _due(text: str | None):

@@ -10,7 +10,7 @@ from engine.errors import DomainError, PermissionDenied
 from engine.studio import STUDIO_ROLES
 
 from .context import hotline, session
-from .errors import status_for
+from .errors import error_text, status_for
 from .i18n import current_language, t
 from .pages import chosen_city, login_required
 
@@ -103,10 +103,7 @@ def deploy(city):
         deployment = hotline().deploy_drafts(g.principal, city)
     except DomainError as exc:
         session().rollback()
-        details = exc.details if isinstance(exc.details, list) else []
-        flash(" ".join([exc.message(current_language()),
-                        *[d.get("message_en" if current_language() == "en" else "message_zh", "") for d in details
-                          if isinstance(d, dict)]]))
+        flash(error_text(exc, current_language()))
         return redirect(url_for("studio_pages.files", city=city))
     flash(t("deployed_version") % {"version": deployment.version})
     return redirect(url_for("rules_pages.versions", city=city))

@@ -12,18 +12,13 @@ from .accounts import ROLES, UNIT_ROLES, Principal
 from .calendar import WorkingHours
 from .cities import (city_raw, effective_channels, effective_units, list_calendar_overrides, load_city,
                      set_calendar_override)
-from .errors import NotFound, ValidationFailed
+from .errors import NotFound, field_error
 from .models import CalendarOverride, CitySetting, Unit, User
 from .rulesets import admin_events, record_admin_event
 
 USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
 CODE = set("abcdefghijklmnopqrstuvwxyz0123456789_")
 UNIT_TYPES = ("centre", "district", "department", "street", "company")
-
-
-def _invalid(field: str, code: str, zh: str, en: str) -> ValidationFailed:
-    return ValidationFailed("提交的数据不符合要求", "The submitted data is invalid",
-                            details={field: [{"code": code, "message_zh": zh, "message_en": en}]})
 
 
 class AdminCommands:
@@ -42,25 +37,25 @@ class AdminCommands:
         self._require(actor, "admin")
         username = (username or "").strip().lower()
         if not (2 <= len(username) <= 80) or set(username) - USERNAME_CHARS:
-            raise _invalid("username", "invalid", "用户名为2至80位小写字母、数字或 . _ -",
+            raise field_error("username", "invalid", "用户名为2至80位小写字母、数字或 . _ -",
                            "2-80 lowercase letters, digits or . _ -")
         unknown = [r for r in roles if r not in ROLES]
         if unknown or not roles:
-            raise _invalid("roles", "unknown_role", f"角色无效：{unknown or '未选择'}", f"invalid roles: {unknown or 'none'}")
+            raise field_error("roles", "unknown_role", f"角色无效：{unknown or '未选择'}", f"invalid roles: {unknown or 'none'}")
         if city:
             load_city(city)
         if unit_code:
             if not city or unit_code not in {u["code"] for u in effective_units(self.session, city)}:
-                raise _invalid("unit", "unknown_unit", f"城市中没有单位 {unit_code}", f"no unit {unit_code} in that city")
+                raise field_error("unit", "unknown_unit", f"城市中没有单位 {unit_code}", f"no unit {unit_code} in that city")
         elif set(roles) & UNIT_ROLES:
-            raise _invalid("unit", "required", "经办人和单位领导必须指定所属单位", "handlers and leaders need a unit")
+            raise field_error("unit", "required", "经办人和单位领导必须指定所属单位", "handlers and leaders need a unit")
         if password is not None and len(password) < 8:
-            raise _invalid("password", "too_short", "密码至少8位", "at least 8 characters")
+            raise field_error("password", "too_short", "密码至少8位", "at least 8 characters")
         user = self.session.scalar(select(User).where(User.username == username))
         created = user is None
         if created:
             if not password:
-                raise _invalid("password", "required", "新用户必须设置密码", "a new user needs a password")
+                raise field_error("password", "required", "新用户必须设置密码", "a new user needs a password")
             user = accounts.add_user(self.session, username, password, roles, unit_code=unit_code, city=city,
                                      display_name=display_name, email=email, phone=phone)
         else:
@@ -117,7 +112,7 @@ class AdminCommands:
         try:
             WorkingHours.parse(periods)
         except (ValueError, TypeError, AttributeError) as exc:
-            raise _invalid("working_hours", "invalid", f"工作时间有误：{exc}", f"Invalid working hours: {exc}") from exc
+            raise field_error("working_hours", "invalid", f"工作时间有误：{exc}", f"Invalid working hours: {exc}") from exc
         setting = self._setting(city)
         setting.working_hours, setting.updated_by = list(periods), actor.username
         record_admin_event(self.session, "working_hours_set", actor.username, self.clock.now(),
@@ -129,7 +124,7 @@ class AdminCommands:
         codes = [c.get("code", "") for c in channels]
         if not channels or len(set(codes)) != len(codes) or any(not c or set(c) - CODE for c in codes) \
                 or any(not str(c.get("name", "")).strip() for c in channels):
-            raise _invalid("channels", "invalid", "渠道须有唯一的代码（小写字母、数字、下划线）和名称",
+            raise field_error("channels", "invalid", "渠道须有唯一的代码（小写字母、数字、下划线）和名称",
                            "channels need unique codes (lowercase letters, digits, _) and names")
         cleaned = [{"code": c["code"], "name": str(c["name"]).strip()[:100]} for c in channels]
         setting = self._setting(city)
@@ -145,14 +140,14 @@ class AdminCommands:
         load_city(city)
         code = (code or "").strip()
         if not code or set(code) - CODE or len(code) > 60:
-            raise _invalid("code", "invalid", "单位代码为小写字母、数字和下划线", "lowercase letters, digits and _")
+            raise field_error("code", "invalid", "单位代码为小写字母、数字和下划线", "lowercase letters, digits and _")
         if not (name or "").strip():
-            raise _invalid("name", "required", "请填写单位名称", "a unit needs a name")
+            raise field_error("name", "required", "请填写单位名称", "a unit needs a name")
         if type_ not in UNIT_TYPES:
-            raise _invalid("type", "not_an_option", f"单位类型须为{list(UNIT_TYPES)}之一", f"one of {list(UNIT_TYPES)}")
+            raise field_error("type", "not_an_option", f"单位类型须为{list(UNIT_TYPES)}之一", f"one of {list(UNIT_TYPES)}")
         units = {u.code: u for u in self.session.scalars(select(Unit).where(Unit.city == city))}
         if parent and (parent not in units or parent == code):
-            raise _invalid("parent", "unknown_unit", f"上级单位 {parent} 不存在", f"no parent unit {parent}")
+            raise field_error("parent", "unknown_unit", f"上级单位 {parent} 不存在", f"no parent unit {parent}")
         unit = units.get(code) or Unit(city=city, code=code)
         created = code not in units
         unit.name, unit.type, unit.parent_code, unit.active, unit.source = name.strip()[:200], type_, parent, active, "admin"

@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from .accounts import Principal
-from .errors import NotFound, ValidationFailed
+from .errors import NotFound, field_error
 from .models import Attachment
 from .runtime import append_event
 
@@ -70,8 +70,8 @@ class AttachmentStore:
         return (self.directory / key[:2] / key).read_bytes()
 
 
-def _invalid(code: str, zh: str, en: str) -> ValidationFailed:
-    return ValidationFailed(zh, en, details={"file": [{"code": code, "message_zh": zh, "message_en": en}]})
+def _invalid(code: str, zh: str, en: str):
+    return field_error("file", code, zh, en, message_zh=zh, message_en=en)
 
 
 class AttachmentCommands:

@@ -83,3 +83,10 @@ class InvalidState(Conflict):
     code = "invalid_state"
     message_zh = "工单当前状态不允许此操作"
     message_en = "The ticket's current state does not allow this"
+
+
+def field_error(field: str, code: str, zh: str, en: str, *, message_zh: str | None = None,
+                message_en: str | None = None) -> ValidationFailed:
+    """A validation error about one field, in the shape the task forms and schemas use."""
+    return ValidationFailed(message_zh or ValidationFailed.message_zh, message_en or ValidationFailed.message_en,
+                            details={field: [{"code": code, "message_zh": zh, "message_en": en}]})

@@ -12,9 +12,8 @@ from datetime import datetime
 from . import cases
 from .accounts import Principal
 from .cities import LIFECYCLE_PROCESS, effective_units
-from .errors import InvalidState, NotFound, ValidationFailed
+from .errors import InvalidState, NotFound, field_error
 from .models import Ticket
-from .responsibility import suggest
 from .runtime import TicketRun, ready_user_tasks, task_name
 
 UPGRADE_ROLES = ("dispatcher", "supervisor", "admin")
@@ -23,18 +22,13 @@ CONSULTATION_ROLES = ("dispatcher", "supervisor", "handler", "leader", "principa
 CONSULTATION_MODES = ("1+X", "one_matter")
 
 
-def _field_error(field: str, code: str, zh: str, en: str) -> ValidationFailed:
-    return ValidationFailed("提交的数据不符合要求", "The submitted data is invalid",
-                            details={field: [{"code": code, "message_zh": zh, "message_en": en}]})
-
-
 def _text(field: str, value, label: str, max_length: int = 2000) -> str:
     """A reason, topic or description: required, at least 2 characters (the page and the API alike)."""
     value = (value or "").strip() if isinstance(value, str) else ""
     if len(value) < 2:
-        raise _field_error(field, "required", f"请填写{label}（至少2个字）", f"{field} is required (2+ characters)")
+        raise field_error(field, "required", f"请填写{label}（至少2个字）", f"{field} is required (2+ characters)")
     if len(value) > max_length:
-        raise _field_error(field, "too_long", f"{label}不能超过{max_length}字", f"{field} is longer than {max_length}")
+        raise field_error(field, "too_long", f"{label}不能超过{max_length}字", f"{field} is longer than {max_length}")
     return value
 
 
@@ -55,7 +49,7 @@ class EscalationCommands:
         if not any(task_name(t) == "handle" for t in ready_user_tasks(run.workflow)):
             raise InvalidState("工单不在办理环节：请在派单时选择升级", "The ticket is not being handled; upgrade at dispatch")
         if due_at is not None and due_at <= self.clock.now():
-            raise _field_error("due_at", "in_past", "指令办理期限必须晚于当前时间", "must be in the future")
+            raise field_error("due_at", "in_past", "指令办理期限必须晚于当前时间", "must be in the future")
         payload = {"reason": reason, "sensitivity": sensitivity, "due_at": due_at.isoformat() if due_at else None}
         run.record("signal_received", data={"signal": "upgrade", "payload": payload})
         run.send_signal("upgrade", payload)
@@ -70,7 +64,7 @@ class EscalationCommands:
         self._require(actor, *SUPERVISION_ROLES)
         reason = _text("reason", reason, "督办理由")
         if trigger not in cases.SUPERVISION_TRIGGERS:
-            raise _field_error("trigger", "not_an_option", f"督办情形必须是{list(cases.SUPERVISION_TRIGGERS)}之一",
+            raise field_error("trigger", "not_an_option", f"督办情形必须是{list(cases.SUPERVISION_TRIGGERS)}之一",
                                f"must be one of {list(cases.SUPERVISION_TRIGGERS)}")
         ticket = self._lifecycle_ticket(actor, ticket_id)
         if not ticket.unit_code:
@@ -86,20 +80,20 @@ class EscalationCommands:
         topic = _text("topic", topic, "会商议题", 300)
         description = _text("description", description, "议题说明", 5000)
         if mode not in CONSULTATION_MODES:
-            raise _field_error("mode", "not_an_option", "会商形式必须是“1+X”或一事一议", "must be 1+X or one_matter")
+            raise field_error("mode", "not_an_option", "会商形式必须是“1+X”或一事一议", "must be 1+X or one_matter")
         if not ticket_ids:
-            raise _field_error("ticket_ids", "required", "至少关联一张工单", "link at least one ticket")
+            raise field_error("ticket_ids", "required", "至少关联一张工单", "link at least one ticket")
         tickets = []
         for ticket_id in sorted(set(ticket_ids)):     # lock in id order: two proposals never deadlock
             tickets.append(self._lifecycle_ticket(actor, ticket_id))
         city = tickets[0].city
         if any(t.city != city for t in tickets):
-            raise _field_error("ticket_ids", "mixed_cities", "关联工单必须属于同一城市", "tickets must be of one city")
+            raise field_error("ticket_ids", "mixed_cities", "关联工单必须属于同一城市", "tickets must be of one city")
         unit_codes = {u["code"] for u in effective_units(self.session, city)}
         for field, codes in (("lead_unit", [lead_unit] if lead_unit else []), ("assisting_units", assisting_units or [])):
             unknown = [c for c in codes if c not in unit_codes]
             if unknown:
-                raise _field_error(field, "unknown_unit", f"未知单位：{unknown}", f"unknown units {unknown}")
+                raise field_error(field, "unknown_unit", f"未知单位：{unknown}", f"unknown units {unknown}")
         return cases.start_consultation(self.session, self.clock, tickets, topic=topic, description=description,
                                         proposer=actor.username, proposer_unit=actor.unit_code, lead_unit=lead_unit,
                                         assisting_units=list(dict.fromkeys(assisting_units or [])), mode=mode)
@@ -111,29 +105,6 @@ class EscalationCommands:
 
     def linked_tickets(self, case: Ticket) -> list[int]:
         return cases.linked_tickets(self.session, case.id)
-
-    def task_context(self, row) -> list[dict]:
-        """The workflow variables a task's form declares as its context (read-only): the assisting units'
-        input for the lead unit, the order for a supervision feedback, the agreed action ..."""
-        wanted = self.task_form_definition(row).context
-        if not wanted or row.state != "ready":   # (the dispatch form lists the responsibility matrix)
-            return []
-        ticket = self.session.get(Ticket, row.ticket_id)
-        run = TicketRun(self.session, self.clock, ticket, self._deployment(ticket), None)
-        run.load()
-        task = next((t for t in ready_user_tasks(run.workflow) if str(t.id) == row.id), None)
-        data = dict(task.data) if task is not None else {}
-        if row.name == "dispatch":
-            data["responsibility_matrix"] = suggest(ticket.city, f"{ticket.title}\n{ticket.content}")
-        return [{**item, "value": data[item["name"]]} for item in wanted
-                if data.get(item["name"]) not in (None, "", [], False)]
-
-    def check_reply(self, actor: Principal, task_id: str, reply: str) -> dict:
-        """The city's reply rules applied to a draft reply of a task the actor may see (nothing is stored)."""
-        from .reply_quality import check_reply
-        row = self.get_task(actor, task_id)
-        ticket = self.session.get(Ticket, row.ticket_id)
-        return check_reply(ticket.city, f"{ticket.title}\n{ticket.content}", reply or "")
 
     # -- helpers ---------------------------------------------------------------------------------
     def _lifecycle_ticket(self, actor: Principal, ticket_id: int) -> Ticket:

@@ -28,6 +28,7 @@ from .forms_registry import deployment_form
 from .ruleset_commands import RuleSetCommands
 from .runtime import TicketRun
 from .studio import StudioCommands
+from .task_aids import TaskAidCommands
 
 REQUEST_TYPES = ("consult", "help", "suggestion", "complaint", "report", "praise")
 SCOPES = ("normal", "emergency", "litigation", "petition", "arbitration", "reconsideration", "discipline",
@@ -44,7 +45,7 @@ def _msg(code: str, zh: str, en: str) -> dict:
 
 
 class Hotline(RuleSetCommands, EscalationCommands, AuditCommands, AdminCommands, StudioCommands,
-              AttachmentCommands):
+              AttachmentCommands, TaskAidCommands):
     def __init__(self, session: Session, clock: Clock):
         self.session = session
         self.clock = clock
