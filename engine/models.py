@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String,
-                        Text, TypeDecorator, UniqueConstraint)
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, LargeBinary,
+                        String, Text, TypeDecorator, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from .clock import SHANGHAI
@@ -112,6 +112,11 @@ class Ticket(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     workflow_state: Mapped[str] = mapped_column(Text)   # serialized instance WITHOUT the spec
     version: Mapped[int] = mapped_column(Integer, nullable=False)
+    # Intelligence: the subject category (set at dispatch, suggested by the model), the master ticket a
+    # duplicate was merged into (一体派发), and the knowledge-base entry an operator answered from.
+    category: Mapped[str | None] = mapped_column(String(60), index=True)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    knowledge_entry_id: Mapped[int | None] = mapped_column(ForeignKey("knowledge_entries.id"))
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -291,3 +296,52 @@ class ClockSetting(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     now: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class KnowledgeEntry(Base):
+    """A knowledge-base entry (知识库) owned by a unit: a policy, an answer script (答复口径) or a procedure.
+
+    ``valid_until`` ends its use for answers; ``review_due`` is the date its unit must have checked it by.
+    An edit raises ``revision``; answers record the entry id and the revision they used."""
+    __tablename__ = "knowledge_entries"
+    __table_args__ = (Index("ix_knowledge_city_status", "city", "status"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    city: Mapped[str] = mapped_column(String(40))
+    unit_code: Mapped[str] = mapped_column(String(60), index=True)
+    kind: Mapped[str] = mapped_column(String(20))            # policy | script | procedure
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    keywords: Mapped[list] = mapped_column(JSON, default=list)
+    category: Mapped[str | None] = mapped_column(String(60))
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    review_due: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="active")   # active | retired
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[str] = mapped_column(String(80))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AiModel(Base):
+    """A trained dispatch model (category or unit classifier), versioned per city with its evaluation.
+
+    ``blob`` is the model in our own array format (numpy ``.npz`` without pickles), so loading a model
+    can never run code."""
+    __tablename__ = "ai_models"
+    __table_args__ = (UniqueConstraint("city", "target", "version"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    city: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(20))          # category | unit
+    version: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(20))          # cold_start | closed_tickets | file
+    trained_on: Mapped[int] = mapped_column(Integer)
+    accuracy: Mapped[float | None] = mapped_column(Float)
+    report: Mapped[dict] = mapped_column(JSON, default=dict)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    blob: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
