@@ -11,15 +11,19 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 from jinja2 import ChoiceLoader, FileSystemLoader
 
-from api import context, errors, i18n
+from api import ai_cli, context, errors, i18n
 from api.admin import bp as admin_api_bp
 from api.admin_pages import bp as admin_pages_bp
 from api.attachments import api_bp as attachments_api_bp, pages_bp as attachment_pages_bp
 from api.audit_pages import bp as audit_pages_bp
+from api.intelligence import bp as intelligence_api_bp
+from api.intelligence_pages import bp as intelligence_pages_bp
 from api.studio_pages import bp as studio_pages_bp
 from api.dashboard_pages import bp as dashboard_pages_bp
 from api.escalation import bp as escalation_bp
 from api.escalation_pages import bp as escalation_pages_bp
+from api.knowledge import bp as knowledge_api_bp
+from api.knowledge_pages import bp as knowledge_pages_bp
 from api.messages import bp as messages_bp
 from api.openapi import bp as openapi_bp
 from api.pages import bp as pages_bp, register_error_pages
@@ -58,6 +62,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     csrf.exempt(escalation_bp)
     csrf.exempt(admin_api_bp)
     csrf.exempt(attachments_api_bp)
+    csrf.exempt(intelligence_api_bp)
+    csrf.exempt(knowledge_api_bp)
     context.register(app)
     errors.register(app)
     i18n.register(app)
@@ -72,6 +78,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(studio_pages_bp)
     app.register_blueprint(attachments_api_bp)
     app.register_blueprint(attachment_pages_bp)
+    app.register_blueprint(intelligence_api_bp)
+    app.register_blueprint(intelligence_pages_bp)
+    app.register_blueprint(knowledge_api_bp)
+    app.register_blueprint(knowledge_pages_bp)
     app.register_blueprint(rules_bp)
     app.register_blueprint(messages_bp)
     app.register_blueprint(openapi_bp)
@@ -235,3 +245,4 @@ def register_cli(app: Flask) -> None:
 
     for group in (db_group, city_group, demo_group, user_group, calendar_group, rules_group):
         app.cli.add_command(group)
+    ai_cli.register(app, _clock_for(app))

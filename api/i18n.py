@@ -4,6 +4,16 @@ from __future__ import annotations
 from flask import request
 
 STRINGS = {
+    "smart_dispatch": ("智能分拨建议", "Smart dispatch suggestion"), "suggested_category": ("建议分类", "Suggested category"),
+    "suggested_unit": ("建议承办单位", "Suggested unit"), "confidence": ("置信度", "confidence"),
+    "source_rule": ("按分类对应单位表", "from the category-to-unit table"), "source_model": ("模型按历史办结单位建议", "model, from final units of closed tickets"),
+    "low_confidence": ("置信度低于本市阈值，请派单员自行判断。", "Confidence is below the city's threshold: the dispatcher decides."),
+    "similar_tickets": ("相似工单（辨重）", "Similar tickets (duplicate check)"), "score": ("相似度", "Score"),
+    "reasons": ("依据", "Reasons"), "merge": ("合并", "Merge"), "merge_reason": ("合并理由", "Reason"),
+    "merge_into_this": ("合并至此工单", "Merge into this ticket"), "is_merged": ("已合并", "Merged"),
+    "no_similar": ("未发现相似工单", "No similar tickets found"), "merged_into": ("已合并至主工单，随主工单办理", "Merged: it follows its master ticket"),
+    "merged_into_label": ("已合并至主工单", "Merged into"), "category": ("诉求分类", "Category"),
+    "category_unset": ("（未分类，可由派单员确定）", "(none yet; the dispatcher may set it)"),
     "sensitivity": ("敏感程度", "Sensitivity"), "sensitivity_normal": ("一般", "Normal"),
     "sensitivity_high": ("敏感程度较高、社会影响力较大", "High (sensitive, wide social impact)"),
     "check_reply": ("检查答复", "Check the reply"), "reply_ok": ("未发现问题", "No problems found"),
@@ -109,6 +119,25 @@ STRINGS = {
     "message_kind": ("类型", "Type"), "only_unread": ("只看未读", "Unread only"), "all": ("全部", "All"),
     "delivery": ("外发", "Outbound"), "held_until": ("非工作时间，待%(at)s发送", "Held until %(at)s (outside working hours)"),
     "activated": ("%(city)s 规则集 v%(version)s 已启用", "%(city)s rule set v%(version)s is active"),
+    "knowledge_base": ("知识库", "Knowledge base"), "kb_new": ("新建条目", "New entry"),
+    "kb_create_title": ("新建知识库条目", "New knowledge entry"), "kb_kind": ("条目类型", "Entry type"),
+    "kb_kind_policy": ("政策", "Policy"), "kb_kind_script": ("答复口径", "Answer script"),
+    "kb_kind_procedure": ("办事流程", "Procedure"), "kb_body": ("正文", "Text"),
+    "kb_keywords": ("关键词（用逗号分隔）", "Keywords (separated by commas)"), "kb_category": ("诉求分类", "Category"),
+    "kb_valid_from": ("有效期起", "Valid from"), "kb_valid_until": ("有效期至", "Valid until"),
+    "kb_validity": ("有效期", "Validity"), "kb_open_ended": ("不限", "open"),
+    "kb_not_valid_today": ("今日不在有效期内", "not valid today"),
+    "kb_review_due": ("复核更新期限", "Review by"), "kb_review_overdue": ("已过复核期限", "Review overdue"),
+    "kb_review_hint": ("到期前请本单位核对条目并更新内容或期限；逾期未复核将提醒本单位经办人和领导。",
+                       "Check the entry and update it or this date in time; after it the unit's handlers and leaders are reminded."),
+    "kb_revision": ("修订版", "Revision"), "kb_status_active": ("启用中", "Active"),
+    "kb_retire": ("停用", "Retire"), "kb_retired": ("条目已停用", "Entry retired"),
+    "kb_all_units": ("全部单位", "All units"), "kb_all_kinds": ("全部类型", "All types"),
+    "kb_empty": ("暂无条目", "No entries"), "kb_created": ("创建", "Created"), "kb_updated": ("最后修改", "Last changed"),
+    "kb_suggestions": ("知识库建议答复（咨询类可直接答复办结）", "Suggested answers from the knowledge base (a consultation can be closed with one)"),
+    "kb_use": ("用此条目答复", "Answer with this entry"), "kb_chosen": ("已选用知识库条目：", "Answering from entry: "),
+    "kb_score": ("相关度", "relevance"), "kb_matched": ("命中关键词", "Matched keywords"),
+    "kb_no_match": ("知识库中暂无匹配的条目", "No matching entry in the knowledge base"),
 }
 REQUEST_TYPE_NAMES = {"consult": ("咨询", "Consult"), "help": ("求助", "Help"), "suggestion": ("建议", "Suggestion"),
                       "complaint": ("投诉", "Complaint"), "report": ("举报", "Report"), "praise": ("表扬", "Praise"),
@@ -148,7 +177,7 @@ TRIGGER_NAMES = {
     "poor_reply": ("答复敷衍、答非所问", "Hollow or false reply"), "major": ("其他重大复杂疑难问题", "Other major matter"),
 }
 MESSAGE_KINDS = {"task": ("新任务", "New task"), "warning": ("临期预警", "Due soon"), "overdue": ("已超时", "Overdue"),
-                 "escalation": ("升级督办", "Escalation")}
+                 "escalation": ("升级督办", "Escalation"), "knowledge_review": ("知识库复核", "Knowledge review")}
 
 EVENT_NAMES = {"ticket_created": ("受理登记", "Ticket created"), "decision_evaluated": ("规则判定", "Rule decision"),
                "task_created": ("生成任务", "Task created"), "task_completed": ("完成任务", "Task completed"),
@@ -161,7 +190,11 @@ EVENT_NAMES = {"ticket_created": ("受理登记", "Ticket created"), "decision_e
                "consultation_opened": ("提请会商", "Consultation proposed"), "consultation_confirmed": ("确定会商议题", "Consultation confirmed"),
                "minutes_filed": ("会商纪要", "Minutes filed"), "case_task_created": ("议定事项交办", "Agreed action assigned"),
                "consultation_concluded": ("会商办结", "Consultation concluded"),
-               "attachment_added": ("添加附件", "Attachment added")}
+               "attachment_added": ("添加附件", "Attachment added"),
+               "knowledge_created": ("新建知识库条目", "Knowledge entry created"),
+               "knowledge_changed": ("修改知识库条目", "Knowledge entry changed"),
+               "knowledge_retired": ("停用知识库条目", "Knowledge entry retired"),
+               "knowledge_review_due": ("知识库条目复核提醒", "Knowledge review reminder")}
 
 
 def current_language() -> str:

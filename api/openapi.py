@@ -10,6 +10,8 @@ from flask import Blueprint, jsonify, render_template
 from . import schemas as S
 from .admin import OPERATIONS as ADMIN_OPERATIONS
 from .attachments import OPERATIONS as ATTACHMENT_OPERATIONS
+from .intelligence import OPERATIONS as INTELLIGENCE_OPERATIONS
+from .knowledge import OPERATIONS as KNOWLEDGE_OPERATIONS
 
 bp = Blueprint("openapi", __name__)
 
@@ -53,6 +55,8 @@ OPERATIONS = [
     ("post", "/api/v1/test/tick", "Run one timer sweep now (HOTLINE_TEST_CLOCK=1 only)", None, {200: S.TickOut, 404: S.ErrorOut}, None, True),
     *ADMIN_OPERATIONS,
     *ATTACHMENT_OPERATIONS,
+    *INTELLIGENCE_OPERATIONS,
+    *KNOWLEDGE_OPERATIONS,
 ]
 
 
@@ -65,7 +69,8 @@ def document() -> dict:
     for method, path, summary, request, responses, query, auth in OPERATIONS:
         operation = {"summary": summary, "responses": {}}
         params = [{"name": p[1:-1], "in": "path", "required": True,
-                   "schema": {"type": "integer" if p in ("{ticket_id}", "{version}", "{message_id}", "{attachment_id}")
+                   "schema": {"type": "integer" if p in ("{ticket_id}", "{version}", "{message_id}", "{attachment_id}",
+                                                "{entry_id}")
                               else "string"}}
                   for p in path.split("/") if p.startswith("{")]
         if query is not None:

@@ -9,6 +9,7 @@ from marshmallow import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from engine import accounts
+from engine.dispatch_model import city_categories
 from engine.cities import available_cities, effective_channels, load_city
 from engine.attachments import may_upload
 from engine.audit_commands import AUDIT_ROLES
@@ -214,7 +215,8 @@ def intake():
     if request.method == "POST":
         values = request.form.to_dict()
         payload = {k: values.get(k) or None for k in ("city", "channel", "request_type", "title", "content",
-                                                        "address", "scope", "direct_answer", "sensitivity")}
+                                                        "address", "scope", "direct_answer", "sensitivity",
+                                                        "knowledge_entry_id", "category")}
         payload["scope"] = payload["scope"] or "normal"
         payload["sensitivity"] = payload["sensitivity"] or "normal"
         payload["citizen"] = {"name": values.get("citizen_name") or None, "phone": values.get("citizen_phone") or None}
@@ -229,6 +231,7 @@ def intake():
             flash(f"{t('created')}：{ticket.number}")
             return redirect(url_for("pages.ticket_page", ticket_id=ticket.id))
     return render_template("intake.html", city=city, cities=cities, request_types=REQUEST_TYPES, scopes=SCOPES,
+                           categories=city_categories(city.code),
                            channels=effective_channels(session(), city.code), errors=errors, values=values), status
 
 

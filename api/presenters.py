@@ -12,7 +12,8 @@ from engine.models import Deployment, TaskRow, Ticket
 
 TICKET_COLUMNS = ("id", "number", "city", "process", "kind", "status", "channel", "request_type", "title", "content", "address",
                   "received_at", "sign_due_at", "handle_due_at", "deadline_provisional", "sign_overdue",
-                  "handle_overdue", "outcome", "outcome_reason", "closed_at", "created_at", "updated_at")
+                  "handle_overdue", "outcome", "outcome_reason", "closed_at", "created_at", "updated_at",
+                  "knowledge_entry_id", "category", "merged_into_id")
 TASK_COLUMNS = ("id", "ticket_id", "name", "title", "role", "assignee", "state", "created_at", "warn_at", "due_at",
                 "completed_at", "completed_by", "subject_ticket_id")
 

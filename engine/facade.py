@@ -24,7 +24,11 @@ from .admin_commands import AdminCommands
 from .attachments import AttachmentCommands
 from .audit_commands import AuditCommands
 from .escalation import EscalationCommands
+from .dispatch_model import DispatchModelCommands, city_categories
+from .duplicates import DuplicateCommands
+from .merging import MergeCommands
 from .forms_registry import deployment_form
+from .knowledge import KnowledgeCommands
 from .ruleset_commands import RuleSetCommands
 from .runtime import TicketRun
 from .studio import StudioCommands
@@ -45,7 +49,8 @@ def _msg(code: str, zh: str, en: str) -> dict:
 
 
 class Hotline(RuleSetCommands, EscalationCommands, AuditCommands, AdminCommands, StudioCommands,
-              AttachmentCommands, TaskAidCommands):
+              AttachmentCommands, TaskAidCommands, MergeCommands, KnowledgeCommands, DuplicateCommands,
+              DispatchModelCommands):
     def __init__(self, session: Session, clock: Clock):
         self.session = session
         self.clock = clock
@@ -75,6 +80,9 @@ class Hotline(RuleSetCommands, EscalationCommands, AuditCommands, AdminCommands,
         if sensitivity not in SENSITIVITIES:
             errors["sensitivity"] = [_msg("not_an_option", f"敏感程度必须是{list(SENSITIVITIES)}之一",
                                           f"must be one of {list(SENSITIVITIES)}")]
+        category = payload.get("category")
+        if category and category not in {c["code"] for c in city_categories(city.code)}:
+            errors["category"] = [_msg("not_an_option", f"未知诉求分类：{category}", f"unknown category {category!r}")]
         received = payload.get("received_at") or now
         if received > now + MAX_CLOCK_SKEW:
             errors["received_at"] = [_msg("in_future", "受理时间不能晚于当前时间", "must not be in the future")]
@@ -82,27 +90,36 @@ class Hotline(RuleSetCommands, EscalationCommands, AuditCommands, AdminCommands,
         if directive_due is not None and directive_due <= received:
             errors["directive_due_at"] = [_msg("before_received", "指令办理期限必须晚于受理时间",
                                                "must be after received_at")]
+        entry = None       # a consultation answered from a knowledge-base entry (知识库)
+        if payload.get("knowledge_entry_id") is not None:
+            entry, problem = self.answer_entry(city.code, payload["knowledge_entry_id"], payload["request_type"],
+                                               received)
+            if problem:
+                errors["knowledge_entry_id"] = [problem]
         if errors:
             raise ValidationFailed("工单信息不完整或有误", "The ticket data is invalid", details=errors)
         deployment = deployments.active_deployment(self.session, city.code)
         citizen = payload.get("citizen") or {}
         ticket = Ticket(city=city.code, deployment_id=deployment.id, channel=payload["channel"],
                         request_type=payload["request_type"], title=payload["title"], content=payload["content"],
-                        citizen_name=citizen.get("name"), citizen_phone=citizen.get("phone"),
+                        citizen_name=citizen.get("name"), citizen_phone=citizen.get("phone"), category=category,
                         address=payload.get("address"), received_at=received, status="new", created_at=now,
-                        updated_at=now, workflow_state="", version=0)
+                        updated_at=now, workflow_state="", version=0, knowledge_entry_id=entry.id if entry else None)
         self.session.add(ticket)
         self.session.flush()
         ticket.number = f"{city.number_prefix}{received:%Y%m%d}{ticket.id:07d}"
         start_data = lifecycle_start_data(ticket, scope=scope, directive_due_at=directive_due,
-                                          direct_answer=payload.get("direct_answer"), sensitivity=sensitivity)
+                                          direct_answer=payload.get("direct_answer") or (entry.body if entry else None),
+                                          sensitivity=sensitivity)
         run = TicketRun(self.session, self.clock, ticket, deployment, actor.username)
         # The start data is kept so an auditor can replay the ticket from its first event.
         run.record("ticket_created", data={"number": ticket.number, "channel": ticket.channel,
                                            "request_type": ticket.request_type, "scope": scope,
                                            "received_at": received.isoformat(), "deployment": deployment.version,
                                            "directive_due_at": start_data["directive_due_at"],
-                                           "start_data": start_data})
+                                           "start_data": start_data,
+                                           **({"knowledge_entry": {"id": entry.id, "revision": entry.revision,
+                                                                   "title": entry.title}} if entry else {})})
         run.create(start_data)
         run.save()
         return ticket
@@ -231,6 +248,7 @@ class Hotline(RuleSetCommands, EscalationCommands, AuditCommands, AdminCommands,
         run.complete(row.id, {wrap: {**cleaned, "unit": row.unit_code}} if wrap else cleaned)
         run.save()
         self._after_run(run)
+        self.forward_master_reply(run)
         return ticket
 
     # -- timers ----------------------------------------------------------------------------------

@@ -16,6 +16,8 @@ def lifecycle_start_data(ticket, *, scope: str = "normal", directive_due_at: dat
         "direct_answer": direct_answer, "dispatch_count": 0, "return_count": 0,
         "extension_count": 0, "rehandle_count": 0, "sign_overdue": False, "handle_overdue": False,
         "unit": None, "outcome": None,
+        # intelligence: the subject category (model-suggested, confirmed at intake or dispatch)
+        "category": ticket.category, "recommended_unit": None,
         # escalation: upgrade inputs, co-handling, supervision, final reply
         "sensitivity": sensitivity, "origin": origin_of(ticket.channel), "extension_requests": 0,
         "upgraded": False, "upgrade_trigger": "", "upgrade_reason": None, "upgrade_requested": False,

@@ -99,6 +99,20 @@ def notify_overdue(session: Session, ticket: Ticket, task_row: TaskRow | None, n
                    body=ticket.title + _due_line("时限已过", due), urgent=True, now=now, calendar=calendar)
 
 
+def notify_knowledge_review(session: Session, entry, now: datetime, calendar: WorkingCalendar) -> list[Message]:
+    """A knowledge-base entry passed its review deadline: its unit's handlers and leaders are told (no
+    ticket; held until working time like other non-urgent messages)."""
+    users = recipients(session, entry.city, "handler", entry.unit_code, whole_unit=True)
+    after = deliver_after(now, False, calendar)
+    messages = [Message(username=name, city=entry.city, ticket_id=None, task_id=None, kind="knowledge_review",
+                        title=f"知识库条目待复核：{entry.title}"[:300],
+                        body=f"复核期限：{entry.review_due:%Y-%m-%d}，请核对该条目并更新内容或复核期限（第{entry.revision}版）。",
+                        urgent=False, created_at=now, deliver_after=after)
+                for name in users]
+    session.add_all(messages)
+    return messages
+
+
 # -- sweeps (scheduler) --------------------------------------------------------------------------
 def _is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"

@@ -33,6 +33,7 @@ TASK_STATUS = {
     "handle": "handling", "approve_extension_unit": "extension_approval",
     "approve_extension": "extension_review", "approve_reply": "reply_approval",
     "review_reply": "reply_review", "callback": "callback", "assist": "assisting",
+    "callback_merged": "callback",
     # supervision orders (督办单)
     "routine_supervision": "routine_supervision", "register_order": "order_registration",
     "supervision_feedback": "supervision_feedback", "approve_supervision_feedback": "feedback_approval",
@@ -95,6 +96,7 @@ class TicketRun:
         self._overdue: list[tuple[str, str | None]] = []   # (timer, attached task id) fired in this command
         self._last_decision: dict | None = None
         self._escalations: list[tuple[str, dict]] = []
+        self.domain_events: list[tuple[str, dict]] = []   # every diagram-marked event of this command
         self.process = ticket.process or LIFECYCLE_PROCESS
         self.is_case = self.process != LIFECYCLE_PROCESS
         self.thrown: list = []    # events the workflow threw that no task of it caught (e.g. supervision_request)
@@ -201,6 +203,7 @@ class TicketRun:
         data["rule"] = self._last_decision
         self.record(props["event"], task_name=task.task_spec.name, data=data)
         self._escalations.append((props["event"], data))      # notified in save(), like overdue timers
+        self.domain_events.append((props["event"], data))
         if self.is_case:
             self.mirror_to_linked(props["event"], data)
 
@@ -239,6 +242,8 @@ class TicketRun:
             ticket.handle_due_at = next((_maybe_time(data.get(k)) for k in CASE_DUE if data.get(k)), None)
         else:
             ticket.kind = data.get("kind") or ticket.kind
+            ticket.category = data.get("category") or ticket.category
+            ticket.merged_into_id = data.get("merged_into")
             ticket.sign_due_at = _maybe_time(data.get("sign_due_at"))
             ticket.handle_due_at = _maybe_time(data.get("handle_due_at"))
         ticket.deadline_provisional = any(
@@ -252,6 +257,8 @@ class TicketRun:
             ticket.closed_at = _maybe_time(data.get("closed_at")) or now
         elif ready:
             ticket.status = TASK_STATUS.get(task_name(ready[0]), task_name(ready[0]))
+        elif not self.is_case and data.get("merged_into"):
+            ticket.status = "merged"       # waiting for its master ticket's reply
         ticket.updated_at = now
         ticket.workflow_state = self.codec.dump(self.workflow)
         self.session.flush()   # assigns ids for a new ticket
@@ -272,6 +279,12 @@ class TicketRun:
         ready = ready_user_tasks(self.workflow)
         if ready:
             return ready[0].data
+        if not self.is_case:
+            # A merged ticket has no user task: it waits at a catch event holding its variables.
+            waiting = [t for t in self.workflow.get_tasks(state=TaskState.WAITING)
+                       if type(t.task_spec).__name__ == "IntermediateCatchEvent"]
+            if waiting:
+                return waiting[0].data
         return self.workflow.last_task.data if self.workflow.last_task else {}
 
     def _sync_tasks(self, ready: list, now: datetime) -> None:

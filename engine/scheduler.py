@@ -2,8 +2,9 @@
 
 Each ticket's due timers fire in their own transaction. The ticket row is claimed with
 ``FOR UPDATE SKIP LOCKED``, so several schedulers can sweep side by side and each timer fires once.
-After the timers, the same sweep runs the notification sweeps (warning lights, then outbound
-delivery), each in its own unit of work; see ``sweep_notifications``.
+After the timers, the same sweep reminds units of knowledge-base entries past their review deadline
+(``sweep_knowledge``) and runs the notification sweeps (warning lights, then outbound delivery), each
+in its own unit of work; see ``sweep_notifications``.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from .clock import Clock
 from .db import Database
 from .errors import Conflict, DomainError
 from .facade import Hotline
+from .knowledge import sweep_knowledge_reviews
 from .notifications import deliver_due, sweep_warnings
 from .outbound import LoggingChannel, OutboundChannel
 
@@ -45,8 +47,34 @@ def sweep(db: Database, clock_for: Callable[[object], Clock], *, batch: int = 50
             log.warning("timer sweep for ticket %s failed: %s", ticket_id, exc)
         except DomainError as exc:
             log.error("timer of ticket %s could not fire: %s", ticket_id, exc)
+    sweep_knowledge(db, clock_for, batch=batch)
     sweep_notifications(db, clock_for, batch=batch, channel=channel)
     return fired
+
+
+def sweep_knowledge(db: Database, clock_for: Callable[[object], Clock], *, batch: int = 50) -> int:
+    """Knowledge-base entries past their review deadline: their units are told once (own unit of work)."""
+    try:
+        with db.unit_of_work() as session:
+            return sweep_knowledge_reviews(session, clock_for(session), batch)
+    except (OperationalError, DomainError) as exc:   # the next sweep retries
+        log.warning("knowledge review sweep failed: %s", exc)
+        return 0
+
+
+def retrain_dispatch_models(db: Database, clock_for: Callable[[object], Clock], *, min_new: int = 50) -> int:
+    """The nightly retraining of each city's dispatch models on its newly closed tickets (own unit of work)."""
+    from .dispatch_model import retrain_all
+    try:
+        with db.unit_of_work() as session:
+            trained = retrain_all(session, clock_for(session), min_new=min_new)
+    except (OperationalError, DomainError) as exc:
+        log.warning("dispatch model retraining failed: %s", exc)
+        return 0
+    for model in trained:
+        log.info("dispatch model %s/%s v%s trained on %s tickets (accuracy %s)", model.city, model.target,
+                 model.version, model.trained_on, model.accuracy)
+    return len(trained)
 
 
 def sweep_notifications(db: Database, clock_for: Callable[[object], Clock], *, batch: int = 50,
@@ -77,5 +105,7 @@ def run_forever(db: Database, clock_for, *, interval: float, batch: int,
     worker = worker_name()
     scheduler.add_job(lambda: sweep(db, clock_for, batch=batch, worker=worker, channel=channel), "interval", seconds=interval,
                       id="timer_sweep", max_instances=1, coalesce=True)
+    scheduler.add_job(lambda: retrain_dispatch_models(db, clock_for), "cron", hour=2, minute=30,
+                      id="dispatch_model_retraining", max_instances=1, coalesce=True)
     log.info("%s sweeping every %ss", worker, interval)
     scheduler.start()

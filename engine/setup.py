@@ -57,6 +57,11 @@ def load_demo(session: Session, clock: Clock, city_code: str) -> dict:
             users.append(username)
     if session.scalar(select(User).where(User.username == "operator")) and not _has_tickets(session, city_code):
         summary["tickets"] = _sample_tickets(session, clock, city_code)
+    summary["knowledge"] = _sample_knowledge(session, clock, city_code)
+    # The cold-start dispatch model (from the project's own sentences), so the first suggestion is instant.
+    from .facade import Hotline
+    model = Hotline(session, clock).ensure_cold_start_model(city_code)
+    summary["dispatch_model"] = f"{model.target} v{model.version} ({model.source})"
     summary["users"] = users
     return summary
 
@@ -100,3 +105,53 @@ def _sample_tickets(session: Session, clock: Clock, city_code: str) -> int:
             facade.open_supervision(supervisor, tickets[0].id, trigger="media_exposure",
                                     reason="示例：该问题经本地媒体报道，社会关注度高")
     return len(tickets)
+
+
+# Knowledge-base entries (知识库) of the demo: (unit, kind, title, keywords, category, body, review in days).
+# The last one is past its review deadline, so the list and the intake suggestions show the flag.
+SAMPLE_KNOWLEDGE = {
+    "nantong": [
+        ("nt_housing", "script", "租房提取住房公积金的条件和材料", ["公积金", "住房公积金", "提取", "租房", "租房提取", "材料"],
+         "labour_social_security",
+         "您好！职工本人及配偶在本市无自有住房且租赁住房的，可以申请提取住房公积金支付房租。办理时请携带本人身份证、"
+         "租赁合同（已办理租赁备案的请提供备案证明）和本人银行卡，到南通市住房公积金管理中心各服务网点办理，"
+         "也可以通过“南通公积金”微信公众号或江苏政务服务网在线申请。提取额度和次数按本市公积金管理规定执行，"
+         "详情可拨打12329公积金服务热线咨询。", 180),
+        ("nt_hrss", "procedure", "灵活就业人员参加企业职工基本养老保险的办理流程", ["灵活就业", "社保", "养老保险", "参保", "缴费", "个体"],
+         "labour_social_security",
+         "您好！具有本市户籍或持有本市居住证的灵活就业人员，可以个人身份参加企业职工基本养老保险。办理流程："
+         "1. 携带本人身份证到户籍或居住地所在的人社服务窗口办理参保登记，或通过“江苏智慧人社”APP在线登记；"
+         "2. 在缴费基数上下限之间自主选择缴费档次；3. 按月或按季通过银行、税务APP缴纳。"
+         "具体缴费标准以当年公布为准，可咨询12333人社服务热线。", 120),
+        ("nt_education", "policy", "义务教育阶段新生入学报名政策", ["入学", "报名", "学区", "小学", "初中", "学位", "招生"],
+         "education_culture_sports",
+         "您好！本市义务教育阶段学校实行免试就近入学。每年招生政策和报名时间由市、区教育行政部门在5月至6月间公布，"
+         "家长可在“南通市义务教育招生入学服务平台”按学区填报信息，需准备户口簿、房产证明或居住证等材料。"
+         "随迁子女按积分或居住证明统筹安排入学。具体学区划分请以所在区教育局发布的招生公告为准。", 200),
+        ("nt_housing", "policy", "既有多层住宅加装电梯的申请条件和补贴", ["加装电梯", "电梯", "老旧小区", "补贴", "多层住宅"],
+         "urban_construction",
+         "您好！本市既有多层住宅加装电梯，应经本单元房屋专有部分面积占比三分之二以上且人数占比三分之二以上的业主同意，"
+         "并由业主推选代表或委托实施主体向所在区住建部门提出申请，经规划公示、审批后施工。"
+         "符合条件的项目可按规定申请财政补贴，也可按规定提取住房公积金用于加装电梯。具体请咨询所在区住建部门。", -10),
+    ],
+}
+
+
+def _sample_knowledge(session: Session, clock: Clock, city_code: str) -> int:
+    """A few entries so the intake page suggests answers for consultations (once: not when there are any)."""
+    from .models import KnowledgeEntry
+    from .knowledge import today_of
+    if session.scalar(select(KnowledgeEntry.id).where(KnowledgeEntry.city == city_code).limit(1)) is not None:
+        return 0
+    facade, today = Hotline(session, clock), today_of(clock.now())
+    units = {u.code for u in session.scalars(select(Unit).where(Unit.city == city_code))}
+    created = 0
+    for unit, kind, title, keywords, category, body, review_in in SAMPLE_KNOWLEDGE.get(city_code, []):
+        if unit not in units:
+            continue
+        facade.create_knowledge(SYSTEM, city_code, {
+            "unit": unit, "kind": kind, "title": title, "body": body, "keywords": keywords, "category": category,
+            "valid_from": today - timedelta(days=365), "valid_until": None,
+            "review_due": today + timedelta(days=review_in)})
+        created += 1
+    return created

@@ -6,7 +6,8 @@ spiffworkflow properties (plus ``role_from``/``unit_from``/``due``/``subject_fro
 gives them) and may be parallel multi-instance tasks; script tasks may carry ``event`` /
 ``event_fields`` properties; business-rule tasks name their decision both as
 ``camunda:decisionRef`` and as ``spiffworkflow:calledDecisionId``.  Boundary events are
-non-interrupting timeDate timers or interrupting signal events; intermediate throw events send a
+non-interrupting timeDate timers or interrupting signal events; intermediate catch events wait for
+a signal; intermediate throw events send a
 message.  Signals (with the ``spiffworkflow:variableName`` their payload lands in) and messages are
 top-level elements; a message's payload expression is written on every event definition that
 throws it (``spiffworkflow:messagePayload``, where SpiffWorkflow 3.2 reads it without a
@@ -152,7 +153,7 @@ def _node_xml(n, flows, incoming, outgoing, messages, w):
         w(f'      <bpmn:timerEventDefinition id="{n["id"]}_definition">')
         w(f'        <bpmn:timeDate xsi:type="bpmn:tFormalExpression">{n["time_date"]}</bpmn:timeDate>')
         w('      </bpmn:timerEventDefinition>')
-    if k == "boundaryEvent" and n.get("signal"):
+    if k in ("boundaryEvent", "intermediateCatchEvent") and n.get("signal"):
         w(f'      <bpmn:signalEventDefinition id="{n["id"]}_definition" signalRef="{n["signal"]}" />')
     if k == "intermediateThrowEvent":
         msg = messages[n["message"]]

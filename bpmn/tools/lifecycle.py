@@ -61,6 +61,8 @@ d = Diagram(LANE_SHORT)
 node, user, script, rule, gateway, flow = d.node, d.user, d.script, d.rule, d.gateway, d.flow
 
 d.signal("signal_upgrade", "upgrade", "upgrade_request")
+d.signal("signal_merge", "merge", "merge_request")
+d.signal("signal_master_reply", "master_reply", "master_reply")
 d.message("message_supervision_request", "supervision_request",
           '{"trigger": supervision_trigger, "reason": supervision_reason, "unit": unit, "kind": kind, '
           '"origin": origin}')
@@ -87,6 +89,9 @@ script("close_direct_answer", "直接答复", 4, 'outcome = "answered"\nclosed_a
 node("end_direct_answer", "endEvent", "直接答复办结", "system", 5, row=2)
 
 # -- dispatch, upgrade check and deadlines -------------------------------------
+rule("suggest_unit", "建议承办单位", 4, "category_unit",
+     "第七条【一体派发】、第十七条：经AI辨重与智能分拨，按诉求分类（category，受理时由分拨模型建议、话务员确认）"
+     "查本市分类对应承办单位表，得出建议承办单位（recommended_unit），由派单员决定。", lane="centre")
 user("dispatch", "派单", "centre", 5, "dispatcher", False,
      "一体派发（第十七条）：派单员选择承办单位（表单写入 unit），第三十条按首问负责/指定负责/兜底负责确定"
      "牵头单位（responsibility）与协办单位（assisting_units）、协办时限（assist_days），"
@@ -120,6 +125,37 @@ if kind == "directive" and directive_due_at:
 else:
     handle_due_at = add_working_days(dispatched_at, handle_limit_days)
 """)
+
+# -- duplicates merged into a master ticket (一体派发) ---------------------------
+d.signal_boundary("merge_signal", "合并至主工单", "dispatch", "signal_merge", offset=30, label="R",
+                  doc="辨重：派单员将重复诉求合并至主工单（merge 信号：into、reason），本工单不再单独派发，"
+                      "随主工单办理，主工单答复后由本工单的回访员回访本诉求人。")
+script("record_merge", "登记合并", 6, """
+merged_into = merge_request.get("into")
+merge_reason = merge_request.get("reason")
+""", row=3, event="ticket_merged", event_fields=("merged_into", "merge_reason"))
+d.catch_signal("await_master_reply", "等待主工单答复", 7, "signal_master_reply", row=3,
+               doc="主工单答复认定通过后，运行时向每个合并工单发送 master_reply 信号（答复、承办单位、时限）。")
+script("take_master_reply", "接收主工单答复", 8, """
+reply = master_reply.get("reply")
+unit = master_reply.get("unit")
+kind = master_reply.get("kind") or kind
+handle_due_at = master_reply.get("handle_due_at")
+handle_limit_days = master_reply.get("handle_limit_days")
+dispatched_at = master_reply.get("dispatched_at")
+replied_at = now()
+""", row=3, event="master_reply_received", event_fields=("merged_into", "unit", "reply"))
+user("callback_merged", "回访（合并工单）", "callback", 9, "callback", False,
+     "第十条：主工单的答复同样送达本工单诉求人并回访（satisfied、unit_at_fault、comment）。", form="callback")
+gateway("gw_callback_merged", "满意？", "callback", 10, label="B")
+script("archive_merged", "合并工单办结", 11, 'outcome = "archived"\nclosed_at = now()', lane="callback",
+       doc="诉求人对主工单的答复满意的，本工单办结归档。")
+node("end_merged", "endEvent", "合并工单办结", "callback", 12)
+script("leave_merge", "退出合并单独派发", 11, """
+merged_into = None
+unit = None
+""", row=3, event="ticket_unmerged", event_fields=("comment",),
+       doc="诉求人不满意的，本工单退出合并，回到派单环节单独办理。")
 
 # -- sign / return ------------------------------------------------------------
 user("sign", "签收", "handler", 13, "handler", True,
@@ -248,7 +284,9 @@ script("record_replied", "记录答复", 43, """
 replied_at = now()
 if not is_before(replied_at, handle_due_at):
     handle_overdue = True
-""", doc="答复时间晚于办理时限时同时置 handle_overdue（超期计时器分支的数据不会并入主分支）。")
+""", event="reply_recorded",
+       event_fields=("unit", "reply", "handle_overdue", "kind", "dispatched_at", "handle_due_at", "handle_limit_days"),
+       doc="答复时间晚于办理时限时同时置 handle_overdue（超期计时器分支的数据不会并入主分支）。")
 
 # -- callback ---------------------------------------------------------------------
 user("callback", "回访", "callback", 44, "callback", False,
@@ -286,12 +324,22 @@ flow("gw_scope", "close_out_of_scope", "不予受理", 'scope_outcome == "reject
 flow("gw_scope", "mark_emergency", "紧急事项", 'scope_outcome == "emergency"', sp="B", tp="L", label="end")
 flow("gw_scope", "close_direct_answer", "直接答复", 'request_type == "consult" and direct_answer',
      sp="B", tp="L", label="end")
-flow("gw_scope", "dispatch", "受理", default=True, sp="T", tp="L")
+flow("gw_scope", "suggest_unit", "受理", default=True, sp="T", tp="L")
+flow("suggest_unit", "dispatch")
 flow("close_out_of_scope", "end_rejected")
 flow("mark_emergency", "end_emergency")
 flow("close_direct_answer", "end_direct_answer")
 
 flow("dispatch", "prepare_dispatch", sp="R", tp="T")
+flow("merge_signal", "record_merge", sp="B", tp="L")
+flow("record_merge", "await_master_reply")
+flow("await_master_reply", "take_master_reply")
+flow("take_master_reply", "callback_merged", sp="R", tp="T")
+flow("callback_merged", "gw_callback_merged")
+flow("gw_callback_merged", "archive_merged", "满意", "satisfied")
+flow("gw_callback_merged", "leave_merge", "不满意", default=True, sp="T", tp="L")
+flow("archive_merged", "end_merged")
+flow("leave_merge", "dispatch", style="via", sp="R", tp="T", via=[("x", 11, 62), ("t", "t0")])
 flow("prepare_dispatch", "check_upgrade_at_dispatch")
 flow("check_upgrade_at_dispatch", "gw_upgrade_at_dispatch")
 flow("gw_upgrade_at_dispatch", "apply_upgrade_at_dispatch", "升级", 'upgrade and kind == "event"', sp="B", tp="T")

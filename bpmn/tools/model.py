@@ -26,7 +26,7 @@ class Diagram:
     # -- flow nodes
     def node(self, id_, kind, name, lane, col, row=0, **extra):
         """kind: startEvent | endEvent | userTask | scriptTask | businessRuleTask | exclusiveGateway |
-        boundaryEvent | intermediateThrowEvent."""
+        boundaryEvent | intermediateThrowEvent | intermediateCatchEvent."""
         assert id_ not in self.nodes, id_
         self.nodes[id_] = dict(id=id_, kind=kind, name=name, lane=self.lane_short[lane], col=col, row=row,
                                **extra)
@@ -79,6 +79,12 @@ class Diagram:
         """An intermediate throw event sending the message id ``message`` (its payload expression)."""
         assert message in self.messages, message
         return self.node(id_, "intermediateThrowEvent", name, lane, col, row, message=message, doc=doc)
+
+    def catch_signal(self, id_, name, col, signal, row=0, lane="system", doc=None):
+        """An intermediate catch event waiting for the signal id ``signal`` (its payload lands in the
+        signal's variable)."""
+        assert signal in self.signals, signal
+        return self.node(id_, "intermediateCatchEvent", name, lane, col, row, signal=signal, doc=doc)
 
     # -- top-level definitions
     def signal(self, id_, name, variable):

@@ -37,7 +37,7 @@ def test_the_audit_trail_steps_through_the_history(as_user):
     assert [(s["type"], s["task_name"]) for s in steps] == [
         ("ticket_created", None), ("task_completed", "dispatch"), ("task_completed", "sign"),
         ("task_completed", "handle")]
-    assert steps[0]["active"] == ["dispatch"] and steps[1]["actor"] == "dispatcher"
+    assert steps[0]["active"] == ["dispatch", "merge_signal"] and steps[1]["actor"] == "dispatcher"
     assert steps[1]["input"]["unit"] == "nt_chongchuan"
     assert steps[1]["changed"]["unit"] == {"before": None, "after": "nt_chongchuan"}
     assert steps[1]["changed"]["sign_due_at"]["after"] == "2025-11-03T11:00:00+08:00"

@@ -89,7 +89,8 @@ def test_every_decision_is_audited_with_inputs_matched_rules_and_version(as_user
     ticket = dispatched(as_user)
     events = operator.get(f"/api/v1/tickets/{ticket['id']}/events").get_json()["items"]
     decisions = {e["data"]["decision"]: e["data"] for e in events if e["type"] == "decision_evaluated"}
-    assert set(decisions) == {"ticket_kind", "scope_check", "upgrade_policy", "sign_limit", "handle_limit"}
+    assert set(decisions) == {"ticket_kind", "scope_check", "category_unit", "upgrade_policy", "sign_limit",
+                              "handle_limit"}
     handle = decisions["handle_limit"]
     assert handle["version"] == ticket["deployment_version"] and handle["matched_rules"]
     assert "event" in handle["inputs"].values() and "complaint" in handle["inputs"].values()

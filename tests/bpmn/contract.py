@@ -18,6 +18,7 @@ USER_TASKS = {
     "approve_reply": ("lane_unit_leader", "leader", "true"),
     "review_reply": ("lane_centre", "dispatcher", "false"),
     "callback": ("lane_callback", "callback", "false"),
+    "callback_merged": ("lane_callback", "callback", "false"),
 }
 # user task id -> its properties beyond form/role/unit_scoped
 USER_TASK_EXTRAS = {
@@ -27,6 +28,7 @@ USER_TASK_EXTRAS = {
 # business-rule task id -> the decision it calls
 DECISIONS = {
     "decide_kind": "ticket_kind",
+    "suggest_unit": "category_unit",
     "check_scope": "scope_check",
     "check_upgrade_at_dispatch": "upgrade_policy",
     "sign_limit": "sign_limit",
@@ -44,10 +46,15 @@ UPGRADE_FIELDS = ("upgrade_trigger", "upgrade_point", "upgrade_reason", "sensiti
 SCRIPT_EVENTS = {
     "apply_upgrade_at_dispatch": ("ticket_upgraded", UPGRADE_FIELDS),
     "apply_upgrade_in_handling": ("ticket_upgraded", UPGRADE_FIELDS),
+    "record_replied": ("reply_recorded", ("unit", "reply", "handle_overdue", "kind", "dispatched_at",
+                                          "handle_due_at", "handle_limit_days")),
+    "record_merge": ("ticket_merged", ("merged_into", "merge_reason")),
+    "take_master_reply": ("master_reply_received", ("merged_into", "unit", "reply")),
+    "leave_merge": ("ticket_unmerged", ("comment",)),
 }
 # multi-instance user task id -> (collection, item, output item, output collection)
 MULTI_INSTANCE = {"assist": ("assisting_units", "assist_unit", "assist_result", "assist_results")}
-SIGNALS = {"upgrade": "upgrade_request"}                      # signal name -> variableName
+SIGNALS = {"upgrade": "upgrade_request", "merge": "merge_request", "master_reply": "master_reply"}                      # signal name -> variableName
 SUPERVISION_PAYLOAD = ('{"trigger": supervision_trigger, "reason": supervision_reason, "unit": unit, '
                        '"kind": kind, "origin": origin}')
 MESSAGES = {"supervision_request": SUPERVISION_PAYLOAD}       # message name -> payload expression
@@ -57,7 +64,8 @@ THROWS = {"request_supervision_overdue": "supervision_request",
 # The same contract for the supervision and consultation processes.
 CLOSED = ("supervision_closed", ("tier", "outcome"))
 CONTRACTS = {
-    "ticket_lifecycle": dict(user_tasks=USER_TASKS, extras=USER_TASK_EXTRAS, decisions=DECISIONS,
+    "ticket_lifecycle": dict(user_tasks=USER_TASKS, extras=USER_TASK_EXTRAS, forms={"callback_merged": "callback"},
+                             decisions=DECISIONS,
                              script_events=SCRIPT_EVENTS, multi=MULTI_INSTANCE),
     "supervision": dict(
         user_tasks={

@@ -82,6 +82,8 @@ def start_data(**overrides):
         "handle_overdue": False,
         "unit": None,
         "outcome": None,
+        "category": None,
+        "recommended_unit": None,
         # escalation: event -> directive upgrade, co-handling, supervision, final reply
         "sensitivity": "normal",
         "origin": "normal",

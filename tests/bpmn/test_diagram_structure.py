@@ -32,6 +32,7 @@ BOUNDARIES = {
     "sign_overdue_timer": ("ticket_lifecycle", "sign", "timer", False, "sign_due_at"),
     "handle_overdue_timer": ("ticket_lifecycle", "handle", "timer", False, "handle_due_at"),
     "upgrade_signal": ("ticket_lifecycle", "handle", "signal", True, "upgrade"),
+    "merge_signal": ("ticket_lifecycle", "dispatch", "signal", True, "merge"),
     "feedback_overdue_timer": ("supervision", "supervision_feedback", "timer", False, "order_due_at"),
 }
 
@@ -171,7 +172,7 @@ def test_lanes_and_user_task_properties(diagram):
     user_tasks = {el.get("id"): el for el in process.iterfind("bpmn:userTask", NS)}
     assert set(user_tasks) == set(contract["user_tasks"])
     for tid, (lane, role, scoped) in contract["user_tasks"].items():
-        expected = {"form": tid, "role": role, "unit_scoped": scoped, **contract["extras"].get(tid, {})}
+        expected = {"form": contract.get("forms", {}).get(tid, tid), "role": role, "unit_scoped": scoped, **contract["extras"].get(tid, {})}
         assert _props(user_tasks[tid]) == expected, tid
         assert lane_of[tid] == lane, tid
         assert user_tasks[tid].findtext("bpmn:documentation", namespaces=NS).strip(), tid
@@ -184,7 +185,7 @@ def test_spec_exposes_properties_and_decisions(pid):
     assert subprocess_specs == {}
     for tid, (_lane, role, scoped) in contract["user_tasks"].items():
         ts = spec.task_specs[tid]
-        expected = {"form": tid, "role": role, "unit_scoped": scoped, **contract["extras"].get(tid, {})}
+        expected = {"form": contract.get("forms", {}).get(tid, tid), "role": role, "unit_scoped": scoped, **contract["extras"].get(tid, {})}
         if tid in contract["multi"]:
             # the parallel instances are the user tasks: they carry the properties and the task's bpmn id
             assert type(ts).__name__ == "ParallelMultiInstanceTask" and not ts.manual

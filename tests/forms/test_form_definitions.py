@@ -9,7 +9,7 @@ UNITS = {"nt_chongchuan", "nt_housing", "nt_ecology"}
 UNIT_OPTIONS = [{"value": "nt_housing", "label": "市住建局"}, {"value": "nt_ecology", "label": "市生态环境局"}]
 
 EXPECTED = {
-    "dispatch": ["unit", "dispatch_note", "assisting_units", "responsibility", "sensitivity", "upgrade",
+    "dispatch": ["unit", "category", "dispatch_note", "assisting_units", "responsibility", "sensitivity", "upgrade",
                  "upgrade_reason", "assist_days"],
     "handle": ["action", "reply", "final_reason", "evidence", "extension_days", "extension_reason"],
     "assist": ["opinion", "actions_taken", "contact"],
@@ -73,7 +73,7 @@ def test_describe_new_types():
 def test_dispatch_rules():
     form = load_form("dispatch")
     cleaned, errors = form.validate({"unit": "nt_housing"}, UNITS)
-    assert errors == [] and cleaned == {"unit": "nt_housing", "dispatch_note": None, "assisting_units": [],
+    assert errors == [] and cleaned == {"unit": "nt_housing", "category": None, "dispatch_note": None, "assisting_units": [],
                                         "responsibility": None, "sensitivity": None, "upgrade": False,
                                         "upgrade_reason": None, "assist_days": None}
     errors = form.validate({"unit": "nt_housing", "upgrade": "true", "assist_days": "31"}, UNITS)[1]

@@ -90,6 +90,7 @@ _AT_SIGN = _AT_DISPATCH | {"sign_limit_hours", "sign_rule", "handle_limit_days",
 _AT_HANDLE = _AT_SIGN | {"signed_at", "action", "reply", "extension_days", "extension_reason"}
 KNOWN_INPUTS = {
     "ticket_kind": _START, "scope_check": _START | {"kind"}, "sign_limit": _AT_DISPATCH,
+    "category_unit": _START | {"category"},
     "handle_limit": _AT_DISPATCH | {"sign_limit_hours", "sign_rule"},
     "return_policy": _AT_SIGN | {"responsibility", "redispatched_after_return"},     # set at dispatch
     "extension_policy": _AT_HANDLE,
