@@ -18,6 +18,8 @@ from api.attachments import api_bp as attachments_api_bp, pages_bp as attachment
 from api.audit_pages import bp as audit_pages_bp
 from api.intelligence import bp as intelligence_api_bp
 from api.intelligence_pages import bp as intelligence_pages_bp
+from api.insights import bp as insights_api_bp
+from api.insights_pages import bp as insights_pages_bp
 from api.studio_pages import bp as studio_pages_bp
 from api.dashboard_pages import bp as dashboard_pages_bp
 from api.escalation import bp as escalation_bp
@@ -80,6 +82,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(attachment_pages_bp)
     app.register_blueprint(intelligence_api_bp)
     app.register_blueprint(intelligence_pages_bp)
+    app.register_blueprint(insights_api_bp)
+    app.register_blueprint(insights_pages_bp)
     app.register_blueprint(knowledge_api_bp)
     app.register_blueprint(knowledge_pages_bp)
     app.register_blueprint(rules_bp)

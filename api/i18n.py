@@ -12,7 +12,7 @@ STRINGS = {
     "reasons": ("依据", "Reasons"), "merge": ("合并", "Merge"), "merge_reason": ("合并理由", "Reason"),
     "merge_into_this": ("合并至此工单", "Merge into this ticket"), "is_merged": ("已合并", "Merged"),
     "no_similar": ("未发现相似工单", "No similar tickets found"), "merged_into": ("已合并至主工单，随主工单办理", "Merged: it follows its master ticket"),
-    "merged_into_label": ("已合并至主工单", "Merged into"), "category": ("诉求分类", "Category"),
+    "merged_into_label": ("已合并至主工单", "Merged into"), "kb_answered_from": ("答复所用知识库条目", "Answered from entry"), "category": ("诉求分类", "Category"),
     "category_unset": ("（未分类，可由派单员确定）", "(none yet; the dispatcher may set it)"),
     "sensitivity": ("敏感程度", "Sensitivity"), "sensitivity_normal": ("一般", "Normal"),
     "sensitivity_high": ("敏感程度较高、社会影响力较大", "High (sensitive, wide social impact)"),
@@ -138,6 +138,25 @@ STRINGS = {
     "kb_use": ("用此条目答复", "Answer with this entry"), "kb_chosen": ("已选用知识库条目：", "Answering from entry: "),
     "kb_score": ("相关度", "relevance"), "kb_matched": ("命中关键词", "Matched keywords"),
     "kb_no_match": ("知识库中暂无匹配的条目", "No matching entry in the knowledge base"),
+    "hot_issues": ("热点诉求", "Hot issues"), "hot_from": ("开始日期", "From"), "hot_to": ("结束日期", "To"),
+    "hot_period": ("统计周期", "Period"), "hot_period_day": ("按日", "By day"), "hot_period_week": ("按周", "By week"),
+    "hot_period_month": ("按月", "By month"), "hot_group_by": ("热词分组", "Hot words by"),
+    "hot_by_none": ("不分组", "No grouping"), "hot_by_area": ("按区域", "By area"), "hot_by_category": ("按诉求分类", "By category"),
+    "hot_include_merged": ("含已合并的重复件", "Include merged duplicates"),
+    "hot_total": ("期间工单", "Tickets in the period"),
+    "hot_many_people": ("多人一投（同一事项多人反映）", "Many people, one issue"),
+    "hot_one_person": ("一人多投（同一诉求人多次反映）", "One person, many tickets"),
+    "hot_representative": ("代表性标题", "Representative title"), "hot_tickets": ("工单数", "Tickets"),
+    "hot_citizens": ("诉求人数", "Citizens"), "hot_terms": ("关键词", "Key terms"), "hot_places": ("地点", "Places"),
+    "hot_span": ("时间", "Time"), "hot_ticket_numbers": ("工单", "Tickets"),
+    "hot_same_matter": ("同一事项", "Same matter"), "hot_matters": ("事项", "Matters"),
+    "hot_none": ("该期间没有多人一投或一人多投", "No hot issues in this period"),
+    "hot_words": ("热词", "Hot words"), "hot_words_chart": ("热词（前15个，按工单数）", "Top 15 hot words by tickets"),
+    "hot_rising": ("上升词（较上一等长期间）", "Rising terms (against the previous period)"),
+    "hot_term": ("词语", "Term"), "hot_count": ("本期工单数", "Tickets"), "hot_previous": ("上期工单数", "Previous period"),
+    "hot_growth": ("增长倍数", "Growth"), "hot_group": ("分组", "Group"), "hot_unknown": ("未识别", "Unidentified"),
+    "hot_all": ("全部工单", "All tickets"), "hot_no_words": ("暂无热词", "No hot words"),
+    "hot_previous_period": ("对比期间", "Compared with"),
 }
 REQUEST_TYPE_NAMES = {"consult": ("咨询", "Consult"), "help": ("求助", "Help"), "suggestion": ("建议", "Suggestion"),
                       "complaint": ("投诉", "Complaint"), "report": ("举报", "Report"), "praise": ("表扬", "Praise"),
@@ -194,7 +213,13 @@ EVENT_NAMES = {"ticket_created": ("受理登记", "Ticket created"), "decision_e
                "knowledge_created": ("新建知识库条目", "Knowledge entry created"),
                "knowledge_changed": ("修改知识库条目", "Knowledge entry changed"),
                "knowledge_retired": ("停用知识库条目", "Knowledge entry retired"),
-               "knowledge_review_due": ("知识库条目复核提醒", "Knowledge review reminder")}
+               "knowledge_review_due": ("知识库条目复核提醒", "Knowledge review reminder"),
+               "ticket_merged": ("合并至主工单", "Merged into a master ticket"),
+               "ticket_merged_in": ("重复工单并入", "Duplicate merged in"),
+               "merge_moved": ("随上级工单改并", "Moved to the new master"),
+               "reply_recorded": ("记录答复", "Reply recorded"),
+               "master_reply_received": ("收到主工单答复", "Master ticket's reply received"),
+               "ticket_unmerged": ("退出合并单独办理", "Left the merge")}
 
 
 def current_language() -> str:
@@ -223,8 +248,17 @@ def register(app) -> None:
         event_name=lambda v: named(EVENT_NAMES, v),
         message_kind_name=lambda v: named(MESSAGE_KINDS, v),
         trigger_name=lambda v: named(TRIGGER_NAMES, v),
-        unit_name=unit_name,
+        unit_name=unit_name, category_name=category_name,
     )
+
+
+def category_name(code: str | None, city: str = "nantong") -> str:
+    """A subject category's name in the UI language; the code itself when the city does not list it."""
+    from engine.dispatch_model import city_categories
+    for category in city_categories(city):
+        if category["code"] == code:
+            return category["name_en"] if current_language() == "en" else category["name_zh"]
+    return code or "—"
 
 
 def unit_name(code: str | None, city: str = "nantong") -> str:

@@ -11,6 +11,7 @@ from . import schemas as S
 from .admin import OPERATIONS as ADMIN_OPERATIONS
 from .attachments import OPERATIONS as ATTACHMENT_OPERATIONS
 from .intelligence import OPERATIONS as INTELLIGENCE_OPERATIONS
+from .insights import OPERATIONS as INSIGHT_OPERATIONS
 from .knowledge import OPERATIONS as KNOWLEDGE_OPERATIONS
 
 bp = Blueprint("openapi", __name__)
@@ -56,6 +57,7 @@ OPERATIONS = [
     *ADMIN_OPERATIONS,
     *ATTACHMENT_OPERATIONS,
     *INTELLIGENCE_OPERATIONS,
+    *INSIGHT_OPERATIONS,
     *KNOWLEDGE_OPERATIONS,
 ]
 

@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.intelligence classifier      # needs ../shared/data/gov_messages
     .venv/bin/python -m bench.intelligence duplicates --sizes 10000,100000,1000000
+    .venv/bin/python -m bench.intelligence clustering --sizes 1000,5000,20000
 
 The classifier figures are stratified 5-fold cross-validation on the real, anonymised labelled messages
 (read from ../shared/data at run time, never copied into the project). The duplicate figures index
@@ -150,6 +151,32 @@ def duplicates(args) -> None:
           f"p95 {windowed[int(0.95 * len(windowed))]:.2f} ms")
 
 
+def clustering(args) -> None:
+    """Hot-issue clustering over one batch of synthetic tickets (a day or a month of a city)."""
+    from datetime import datetime, timedelta
+
+    from engine.ai import clustering as C
+    from engine.ai import hotwords as H
+
+    print("hot-issue clustering: features, grouping (average link), hot words")
+    print(f"{'tickets':>8} {'clusters':>9} {'many-people':>12} {'total s':>8} {'hot words s':>12} {'peak RSS MiB':>13}")
+    for size in [int(s) for s in args.sizes.split(",")]:
+        rng = random.Random(size)
+        start = datetime(2026, 11, 1)
+        records = [C.Record(id=i, citizen=f"1390000{rng.randint(0, size):05d}", title=t.split("\n")[0],
+                            content=t.split("\n")[1], received_at=start + timedelta(minutes=i))
+                   for i, t in enumerate(synthetic_ticket(rng) for _ in range(size))]
+        t0 = time.perf_counter()
+        result = C.hot_issues(records)
+        t1 = time.perf_counter()
+        H.hot_words(records[size // 2:], records[:size // 2])
+        t2 = time.perf_counter()
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        many = result[C.MANY_PEOPLE]
+        print(f"{size:>8} {len(many) + len(result[C.ONE_PERSON]):>9} {len(many):>12} {t1 - t0:>8.1f} {t2 - t1:>12.1f} "
+              f"{rss:>13.0f}")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="what", required=True)
@@ -158,12 +185,16 @@ def main(argv=None) -> int:
     d = sub.add_parser("duplicates")
     d.add_argument("--sizes", default="10000,100000,1000000")
     d.add_argument("--queries", type=int, default=200)
+    k = sub.add_parser("clustering")
+    k.add_argument("--sizes", default="1000,5000,20000")
     args = parser.parse_args(argv)
     if args.what == "classifier":
         if not DATA.exists():
             print(f"no labelled data at {DATA}", file=sys.stderr)
             return 2
         classifier(args)
+    elif args.what == "clustering":
+        clustering(args)
     else:
         duplicates(args)
     return 0

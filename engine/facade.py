@@ -29,6 +29,7 @@ from .duplicates import DuplicateCommands
 from .merging import MergeCommands
 from .forms_registry import deployment_form
 from .knowledge import KnowledgeCommands
+from .insights import InsightCommands
 from .ruleset_commands import RuleSetCommands
 from .runtime import TicketRun
 from .studio import StudioCommands
@@ -50,7 +51,7 @@ def _msg(code: str, zh: str, en: str) -> dict:
 
 class Hotline(RuleSetCommands, EscalationCommands, AuditCommands, AdminCommands, StudioCommands,
               AttachmentCommands, TaskAidCommands, MergeCommands, KnowledgeCommands, DuplicateCommands,
-              DispatchModelCommands):
+              DispatchModelCommands, InsightCommands):
     def __init__(self, session: Session, clock: Clock):
         self.session = session
         self.clock = clock

@@ -175,3 +175,14 @@ def test_intake_panel_lists_duplicates_while_typing(dispatcher, client):
                                                            "content": NOISE_AGAIN["content"]}).get_data(as_text=True)
     assert f'data-similar-id="{first["id"]}"' in panel and "合并至此工单" not in panel
     assert client.get("/intake/suggestions", query_string={"city": "nantong", "title": "a"}).get_data(as_text=True) == ""
+
+
+def test_ticket_page_shows_the_category_and_the_merge_history_in_words(dispatcher, client):
+    master = start(dispatcher, **NOISE)
+    child = start(dispatcher, **NOISE_AGAIN)
+    dispatcher.complete(master["id"], "dispatch", {"unit": "nt_housing", "category": "environment"})
+    dispatcher.post(f"/api/v1/tickets/{child['id']}/merge", json={"into": master["id"]})
+    Browser(client).login("dispatcher")
+    page = client.get(f"/tickets/{master['id']}").get_data(as_text=True)
+    assert 'data-category="environment"' in page and "环境保护" in page and "重复工单并入" in page
+    assert "合并至主工单" in client.get(f"/tickets/{child['id']}").get_data(as_text=True)

@@ -287,6 +287,7 @@ def test_the_intake_page_suggests_entries_and_its_form_answers_from_one(client, 
     ticket_id = int(re.search(r"/tickets/(\d+)", response.headers["Location"]).group(1))
     ticket = as_user("operator").get(f"/api/v1/tickets/{ticket_id}").get_json()
     assert (ticket["status"], ticket["outcome"], ticket["knowledge_entry_id"]) == ("closed", "answered", fund["id"])
+    assert f'data-knowledge-entry="{fund["id"]}"' in client.get(f"/tickets/{ticket_id}").get_data(as_text=True)
     refused = client.post("/intake", data={"csrf_token": token, "city": "nantong", "channel": "phone_12345",
                                            "request_type": "complaint", "title": "噪音", "content": "夜间施工",
                                            "knowledge_entry_id": str(fund["id"])})

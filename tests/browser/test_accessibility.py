@@ -36,11 +36,13 @@ LOW_CONTRAST = """() => {
 }"""
 
 
-def pages_for(base, ticket_id, task_id):
+def pages_for(base, ticket_id, task_id, dispatch_task_id):
     return {
-        "operator": [f"{base}/inbox", f"{base}/intake", f"{base}/tickets"],
+        "operator": [f"{base}/inbox", f"{base}/intake", f"{base}/tickets", f"{base}/knowledge/"],
+        # the dispatch task loads the smart-dispatch and duplicate panel (htmx) before it is checked
+        "dispatcher": [f"{base}/tasks/{dispatch_task_id}", f"{base}/hot-issues"],
         "nt_chongchuan.handler": [f"{base}/inbox", f"{base}/tasks/{task_id}", f"{base}/tickets/{ticket_id}", f"{base}/messages"],
-        "supervisor": [f"{base}/dashboard", f"{base}/tickets/{ticket_id}"],
+        "supervisor": [f"{base}/dashboard", f"{base}/tickets/{ticket_id}", f"{base}/hot-issues"],
         "analyst": [f"{base}/studio/", f"{base}/rules/", f"{base}/rules/console"],
         "admin": [f"{base}/admin/"],
         "auditor": [f"{base}/audit/tickets/{ticket_id}"],
@@ -57,10 +59,12 @@ def test_labels_language_and_tablet_width(app, live_server, lang):  # noqa: F811
     ticket = api.post("/api/v1/tickets", json=complaint()).get_json()
     ApiClient(app.test_client(), "dispatcher").complete(ticket["id"], "dispatch", {"unit": "nt_chongchuan"})
     task = ApiClient(app.test_client(), "nt_chongchuan.handler").ready_task(ticket["id"], "sign")
+    second = api.post("/api/v1/tickets", json=complaint(title="工地夜间施工噪音扰民")).get_json()
+    dispatch = ApiClient(app.test_client(), "dispatcher").ready_task(second["id"], "dispatch")
     problems = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
-        for username, urls in pages_for(live_server, ticket["id"], task["id"]).items():
+        for username, urls in pages_for(live_server, ticket["id"], task["id"], dispatch["id"]).items():
             context = browser.new_context(viewport={"width": 768, "height": 1024})
             page = context.new_page()
             page.goto(f"{live_server}/login?lang={lang}")
