@@ -24,8 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.ai.shared_data import gov_messages_dir
+
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT.parent / "shared" / "data" / "gov_messages"
+DATA = gov_messages_dir()
 
 
 def _labelled():

@@ -67,6 +67,10 @@ def _moment(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=SHANGHAI)
 
 
+def _category_of(record):
+    return record.category
+
+
 class InsightCommands:
     def _insight_period(self, actor: Principal, city: str, start: date | None, end: date | None,
                         default_days: int) -> tuple[date, date]:
@@ -149,8 +153,7 @@ class InsightCommands:
         previous = self._insight_rows(city, previous_start, previous_end, include_merged)
         group_of = None
         if by == "category":
-            def group_of(record):
-                return record.category
+            group_of = _category_of
         elif by == "area":
             group_of = self._area_grouping(city, current + previous)
         found = hotwords.hot_words([self._record(r) for r in current], [self._record(r) for r in previous],

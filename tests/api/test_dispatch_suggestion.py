@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import random
 
-import pytest
 from sqlalchemy import select, update
 
 from engine.ai.cold_start import cold_start_examples

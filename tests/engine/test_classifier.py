@@ -4,7 +4,6 @@ from __future__ import annotations
 import csv
 import io
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,8 +11,9 @@ import pytest
 from engine.ai.classifier import DispatchClassifier, cross_validate, evaluation_report
 from engine.ai.cold_start import cold_start_examples
 from engine.dispatch_model import city_categories
+from engine.ai.shared_data import gov_messages_dir
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "gov_messages"
+DATA = gov_messages_dir()
 
 
 @pytest.fixture(scope="module")

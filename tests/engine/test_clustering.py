@@ -6,15 +6,15 @@ from __future__ import annotations
 import csv
 import random
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
 from engine.ai import clustering as C
+from engine.ai.shared_data import gov_messages_dir
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "gov_messages" / "hot_messages.csv"
+DATA = gov_messages_dir() / "hot_messages.csv"
 
 # Ten messages about the restaurants under 魅力之城小区 (劳动东路, A5区): smoke and night noise.
 MEILI = {360100, 360101, 360102, 360103, 360104, 360105, 360106, 360107, 360108, 360109}

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import csv
 import sys
-from pathlib import Path
 
 import pytest
 
 from engine.ai.similarity import DuplicateIndex
+from engine.ai.shared_data import gov_messages_dir
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "gov_messages"
+DATA = gov_messages_dir()
 A = "幸福路小区夜间施工噪音扰民\n幸福路小区旁工地每天夜里施工到凌晨，噪音很大影响休息。"
 A2 = "幸福路小区工地夜间施工扰民\n幸福路小区附近工地夜里一直施工，噪音吵得居民无法休息。"
 B = "人民医院挂号难\n人民医院专家号很难挂到，网上预约总是满号。"
