@@ -19,6 +19,8 @@ from api.audit_pages import bp as audit_pages_bp
 from api.intelligence import bp as intelligence_api_bp
 from api.intelligence_pages import bp as intelligence_pages_bp
 from api.insights import bp as insights_api_bp
+from api.kpis import bp as kpis_api_bp
+from api.kpi_pages import bp as kpi_pages_bp
 from api.insights_pages import bp as insights_pages_bp
 from api.studio_pages import bp as studio_pages_bp
 from api.dashboard_pages import bp as dashboard_pages_bp
@@ -65,6 +67,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     csrf.exempt(admin_api_bp)
     csrf.exempt(attachments_api_bp)
     csrf.exempt(intelligence_api_bp)
+    csrf.exempt(kpis_api_bp)
     csrf.exempt(knowledge_api_bp)
     context.register(app)
     errors.register(app)
@@ -83,6 +86,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(intelligence_api_bp)
     app.register_blueprint(intelligence_pages_bp)
     app.register_blueprint(insights_api_bp)
+    app.register_blueprint(kpis_api_bp)
+    app.register_blueprint(kpi_pages_bp)
     app.register_blueprint(insights_pages_bp)
     app.register_blueprint(knowledge_api_bp)
     app.register_blueprint(knowledge_pages_bp)

@@ -4,6 +4,28 @@ from __future__ import annotations
 from flask import request
 
 STRINGS = {
+    "kpis": ("单位考核指标", "Unit KPIs"), "kpi_by": ("分组", "Group by"), "kpi_by_unit": ("按单位", "By unit"),
+    "kpi_by_request_type": ("按单位和诉求类型", "By unit and request type"), "kpi_tickets": ("计入工单", "Tickets counted"),
+    "kpi_rule_received": ("按受理时间计入周期", "Tickets count in the period they were received"),
+    "kpi_rule_closed": ("按办结时间计入周期，未办结的顺延", "Tickets count in the period they closed; open ones roll forward"),
+    "kpi_satisfaction_first_callback": ("满意率=首次回访满意数/回访数", "Satisfaction = satisfied first callbacks / answered first callbacks"),
+    "kpi_satisfaction_second_evaluation": ("满意率=1−第二次评价不满意数/办理工单数", "Satisfaction = 1 − dissatisfied second evaluations / handled"),
+    "kpi_dispatched": ("派发", "Dispatched"), "kpi_handled": ("办理", "Handled"), "kpi_sign_rate": ("及时签收率", "Timely sign-off"),
+    "kpi_on_time_rate": ("按时办结率", "On time"), "kpi_avg_handling_hours": ("平均办理时长（工作小时）", "Avg. handling (working h)"),
+    "kpi_return_rate": ("退单率", "Return rate"), "kpi_improper_returns": ("不当退单", "Improper returns"),
+    "kpi_extensions": ("延期次数", "Extensions"), "kpi_satisfaction_rate": ("满意率", "Satisfaction"),
+    "kpi_resolution_rate": ("解决率", "Resolution"), "kpi_reopened": ("重办", "Reopened"),
+    "kpi_repeat_complaints": ("重复投诉", "Repeat complaints"), "kpi_leader_reading_rate": ("阅批率", "Leader reading rate"),
+    "kpi_efficiency_index": ("效能指数", "Efficiency index"), "kpi_supervision": ("督办", "Supervision"),
+    "kpi_none": ("本期没有工单", "No tickets in this period"), "kpi_abnormal": ("异常办件（不作为、慢作为、乱作为）", "Abnormal cases"),
+    "kpi_no_abnormal": ("无异常办件", "No abnormal cases"), "kpi_kind": ("类型", "Kind"),
+    "abnormal_inaction": ("不作为", "Inaction"), "abnormal_slow": ("慢作为", "Slow action"), "abnormal_misconduct": ("乱作为", "Misconduct"),
+    "abnormal_sign_overdue": ("超时未签收", "Not signed by the deadline"), "abnormal_handle_overdue": ("超期未答复", "No reply by the deadline"),
+    "abnormal_replied_late": ("超期答复", "Replied late"), "abnormal_repeated_extensions": ("两次以上延期", "Two or more extensions"),
+    "abnormal_improper_return": ("不当退单", "Improper return"), "abnormal_reply_sent_back": ("答复被发回重办", "Reply sent back"),
+    "tier_0": ("日常督办", "Routine"), "tier_1": ("一级督办", "Tier 1"), "tier_2": ("二级督办", "Tier 2"), "tier_3": ("三级督办", "Tier 3"),
+    "leader_reading": ("领导阅批", "Leader's reading"), "leader_comment": ("阅批意见", "Instruction"),
+    "leader_read_recorded": ("阅批已记录", "Reading recorded"),
     "smart_dispatch": ("智能分拨建议", "Smart dispatch suggestion"), "suggested_category": ("建议分类", "Suggested category"),
     "suggested_unit": ("建议承办单位", "Suggested unit"), "confidence": ("置信度", "confidence"),
     "source_rule": ("按分类对应单位表", "from the category-to-unit table"), "source_model": ("模型按历史办结单位建议", "model, from final units of closed tickets"),
@@ -219,7 +241,8 @@ EVENT_NAMES = {"ticket_created": ("受理登记", "Ticket created"), "decision_e
                "merge_moved": ("随上级工单改并", "Moved to the new master"),
                "reply_recorded": ("记录答复", "Reply recorded"),
                "master_reply_received": ("收到主工单答复", "Master ticket's reply received"),
-               "ticket_unmerged": ("退出合并单独办理", "Left the merge")}
+               "ticket_unmerged": ("退出合并单独办理", "Left the merge"),
+               "leader_read": ("领导阅批", "Leader's reading")}
 
 
 def current_language() -> str:

@@ -177,7 +177,8 @@ def render_ticket_page(ticket_id: int, *, status: int = 200, action_error: str |
                            events=facade.ticket_events(g.principal, ticket_id), escalation=escalation_context(ticket_id),
                            action_error=action_error, values=values or {}, diagram=diagram,
                            may_audit=g.principal.has(*AUDIT_ROLES), attachments=facade.attachments(g.principal, ticket_id),
-                           may_upload=may_upload(g.principal)), status
+                           may_upload=may_upload(g.principal),
+                           may_read=bool(g.principal.unit_code) and g.principal.has("leader", "principal")), status
 
 
 @bp.get("/messages")

@@ -30,6 +30,7 @@ from .merging import MergeCommands
 from .forms_registry import deployment_form
 from .knowledge import KnowledgeCommands
 from .insights import InsightCommands
+from .kpis import KpiCommands
 from .ruleset_commands import RuleSetCommands
 from .runtime import TicketRun
 from .studio import StudioCommands
@@ -51,7 +52,7 @@ def _msg(code: str, zh: str, en: str) -> dict:
 
 class Hotline(RuleSetCommands, EscalationCommands, AuditCommands, AdminCommands, StudioCommands,
               AttachmentCommands, TaskAidCommands, MergeCommands, KnowledgeCommands, DuplicateCommands,
-              DispatchModelCommands, InsightCommands):
+              DispatchModelCommands, InsightCommands, KpiCommands):
     def __init__(self, session: Session, clock: Clock):
         self.session = session
         self.clock = clock

@@ -312,7 +312,8 @@ class TicketRun:
                 subject_ticket_id=subject if isinstance(subject, int) and subject in self.linked_ids() else None)
             self.session.add(row)
             notifications.notify_task_created(self.session, self.ticket, row, now, self.calendar)
-            self.record("task_created", task_name=name, data={"task_id": task_id, "unit": row.unit_code})
+            self.record("task_created", task_name=name, data={"task_id": task_id, "unit": row.unit_code,
+                                                              "due_at": due.isoformat() if due else None})
             if row.subject_ticket_id:
                 append_event(self.session, row.subject_ticket_id, "case_task_created", actor=self.actor, at=now,
                              deployment_id=self.deployment.id,

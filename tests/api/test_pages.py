@@ -144,15 +144,15 @@ def test_inbox_filters_by_task_light_search_and_claim(client, as_user):
 
 NAV = {  # role -> the menus it sees (besides inbox, messages, tickets and API docs, which everyone has)
     "operator": {"工单受理", "知识库"},
-    "dispatcher": {"工单受理", "知识库", "指挥中心看板", "热点诉求"},
+    "dispatcher": {"工单受理", "知识库", "指挥中心看板", "热点诉求", "单位考核指标"},
     "nt_chongchuan.handler": {"知识库"},
-    "nt_chongchuan.leader": {"知识库"},
-    "supervisor": {"指挥中心看板", "热点诉求"},
-    "analyst": {"指挥中心看板", "热点诉求", "规则集版本", "流程与规则编辑"},
-    "admin": {"工单受理", "知识库", "指挥中心看板", "热点诉求", "规则集版本", "流程与规则编辑", "系统管理"},
-    "auditor": {"指挥中心看板", "热点诉求", "规则集版本"},
+    "nt_chongchuan.leader": {"知识库", "单位考核指标"},
+    "supervisor": {"指挥中心看板", "热点诉求", "单位考核指标"},
+    "analyst": {"指挥中心看板", "热点诉求", "单位考核指标", "规则集版本", "流程与规则编辑"},
+    "admin": {"工单受理", "知识库", "指挥中心看板", "热点诉求", "单位考核指标", "规则集版本", "流程与规则编辑", "系统管理"},
+    "auditor": {"指挥中心看板", "热点诉求", "单位考核指标", "规则集版本"},
 }
-OPTIONAL_MENUS = {"工单受理", "知识库", "指挥中心看板", "热点诉求", "规则集版本", "流程与规则编辑", "系统管理"}
+OPTIONAL_MENUS = {"工单受理", "知识库", "指挥中心看板", "热点诉求", "单位考核指标", "规则集版本", "流程与规则编辑", "系统管理"}
 
 
 def test_each_role_sees_only_its_menus(client, city):

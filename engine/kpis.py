@@ -1,0 +1,301 @@
+"""Unit KPIs computed from the ticket event log, so a past period can be recomputed and explained.
+
+Each ticket's events are read in order and folded into ``TicketFacts`` (who handled it, when it was
+signed and replied, returns, extensions, callbacks, supervision tiers, leader readings); the KPIs of a
+unit are sums over the facts of the tickets it handled. Which tickets belong to a period is the city's
+rule (``kpi.period_rule`` in city.json):
+
+* ``received`` (default): the tickets received in the period;
+* ``closed`` (Changzhou): the tickets closed in the period; open tickets roll forward to the period in
+  which they close.
+
+Definitions (Nantong 第三十六条 names the measures; the seeds of Suzhou give the formulas where they exist):
+
+* timely sign-off rate: signed tickets signed before their sign deadline (no sign-overdue timer fired);
+* on-time completion rate: replied tickets whose reply was recorded before the handling deadline;
+* average handling time: working hours from the first dispatch to the unit until its reply;
+* return rate: returns asked / tickets dispatched to the unit; an improper return (不当退单, Suzhou) is an
+  approved return after which the centre dispatched the ticket to the same unit again;
+* satisfaction: ``first_callback`` (satisfied first callbacks / answered first callbacks) or, for Suzhou,
+  ``second_evaluation``: 1 − dissatisfied second (or later) evaluations / handled tickets, an unanswered
+  callback counting as satisfied;
+* resolution rate: handled tickets closed as archived with a satisfied last callback;
+* reopened: tickets sent back to the unit after a dissatisfied callback; repeat complaints: tickets whose
+  citizen had another ticket with the unit in the 30 days before;
+* supervision counts by tier (0 routine … 3), from the supervision decisions mirrored into the ticket log;
+* leader reading rate (阅批率): tickets a leader of the unit read and annotated / tickets dispatched;
+* efficiency index (效能指数): the city's weighted sum of sign-off, on-time and satisfaction rates × 100;
+* abnormal cases: 不作为 (sign deadline passed without signing, or handling deadline passed without a
+  reply), 慢作为 (replied late, or two or more extensions), 乱作为 (an improper return, or a reply the
+  centre sent back for re-handling).
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .cities import LIFECYCLE_PROCESS, calendar_for, city_raw
+from .models import Event, Ticket
+
+DEFAULT_WEIGHTS = {"sign": 0.3, "on_time": 0.4, "satisfaction": 0.3}
+REPEAT_DAYS = 30
+
+
+@dataclass
+class TicketFacts:
+    id: int
+    number: str | None
+    request_type: str
+    citizen: str | None
+    received_at: datetime
+    closed_at: datetime | None
+    outcome: str | None
+    units: list[str] = field(default_factory=list)      # every unit it was dispatched to, in order
+    unit: str | None = None                             # the unit that finally handled it
+    first_dispatch: dict[str, datetime] = field(default_factory=dict)
+    signed: dict[str, datetime] = field(default_factory=dict)
+    sign_overdue: set[str] = field(default_factory=set)
+    handle_overdue_fired: set[str] = field(default_factory=set)
+    returns: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    approved_returns: list[str] = field(default_factory=list)
+    extensions: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    replied_at: datetime | None = None
+    replied_late: bool = False
+    sent_back: int = 0                                   # replies the centre sent back (发回重办)
+    callbacks: list[bool | None] = field(default_factory=list)
+    reopened: int = 0
+    tiers: list[int] = field(default_factory=list)
+    read_by: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+
+def _parse(value) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+def ticket_facts(ticket: Ticket, events: list[Event]) -> TicketFacts:
+    facts = TicketFacts(ticket.id, ticket.number, ticket.request_type, ticket.citizen_phone, ticket.received_at,
+                        ticket.closed_at, ticket.outcome)
+    current = None
+    for e in events:
+        data = e.data or {}
+        form = data.get("form") or {}
+        if e.type == "task_completed" and e.task_name == "dispatch" and form.get("unit"):
+            current = form["unit"]
+            facts.units.append(current)
+            facts.first_dispatch.setdefault(current, e.at)
+        elif e.type == "master_reply_received":
+            current = data.get("unit") or current
+        elif e.type == "timer_fired" and current:
+            if e.task_name == "sign_overdue_timer":
+                facts.sign_overdue.add(current)
+            elif e.task_name == "handle_overdue_timer":
+                facts.handle_overdue_fired.add(current)
+        elif e.type == "task_completed" and e.task_name == "sign" and current:
+            if form.get("decision") == "return":
+                facts.returns[current] += 1
+            else:
+                facts.signed.setdefault(current, e.at)
+        elif e.type == "task_completed" and e.task_name == "approve_return" and form.get("approved") and current:
+            facts.approved_returns.append(current)
+        elif e.type == "task_completed" and e.task_name == "approve_extension" and form.get("approved") and current:
+            facts.extensions[current] += 1
+        elif e.type == "task_completed" and e.task_name == "review_reply" and form.get("approved") is False:
+            facts.sent_back += 1
+        elif e.type == "reply_recorded":
+            facts.replied_at = facts.replied_at or e.at
+            facts.replied_late = facts.replied_late or bool(data.get("handle_overdue"))
+        elif e.type == "task_completed" and e.task_name in ("callback", "callback_merged"):
+            satisfied = form.get("satisfied")
+            facts.callbacks.append(satisfied)
+            if satisfied is False and form.get("unit_at_fault") is not False and e.task_name == "callback":
+                facts.reopened += 1
+        elif e.type == "supervision_decided" and data.get("tier") is not None:
+            facts.tiers.append(int(data["tier"]))
+        elif e.type == "leader_read" and data.get("unit"):
+            facts.read_by[data["unit"]] += 1
+    facts.unit = current
+    return facts
+
+
+def improper_returns(facts: TicketFacts, unit: str) -> int:
+    """Approved returns by ``unit`` after which the ticket was dispatched to ``unit`` again (不当退单)."""
+    again = facts.units.count(unit) - 1
+    return max(0, min(facts.approved_returns.count(unit), again))
+
+
+def _rate(num: int, den: int) -> float | None:
+    return round(num / den, 4) if den else None
+
+
+class KpiSettings:
+    def __init__(self, city: str):
+        raw = city_raw(city).get("kpi") or {}
+        self.period_rule = raw.get("period_rule", "received")
+        self.satisfaction = raw.get("satisfaction", "first_callback")
+        self.weights = {**DEFAULT_WEIGHTS, **(raw.get("efficiency_weights") or {})}
+
+
+def period_tickets(session: Session, city: str, start: datetime, end: datetime, rule: str) -> list[Ticket]:
+    column = Ticket.closed_at if rule == "closed" else Ticket.received_at
+    return list(session.scalars(select(Ticket).where(Ticket.city == city, Ticket.process == LIFECYCLE_PROCESS,
+                                                     column >= start, column < end).order_by(Ticket.id)))
+
+
+def compute_kpis(session: Session, city: str, start: datetime, end: datetime, *, unit: str | None = None,
+                 by_request_type: bool = False) -> dict:
+    settings = KpiSettings(city)
+    tickets = period_tickets(session, city, start, end, settings.period_rule)
+    events: dict[int, list[Event]] = defaultdict(list)
+    ids = [t.id for t in tickets]
+    for chunk in range(0, len(ids), 5000):
+        for e in session.scalars(select(Event).where(Event.ticket_id.in_(ids[chunk:chunk + 5000]))
+                                 .order_by(Event.ticket_id, Event.seq)):
+            events[e.ticket_id].append(e)
+    facts = [ticket_facts(t, events[t.id]) for t in tickets]
+    calendar = calendar_for(session, city)
+    earlier = _earlier_tickets_by_citizen(session, city, start - timedelta(days=REPEAT_DAYS), end)
+    groups: dict[tuple, list[TicketFacts]] = defaultdict(list)
+    for f in facts:
+        for u in dict.fromkeys(f.units):
+            if unit and u != unit:
+                continue
+            groups[(u, f.request_type if by_request_type else None)].append(f)
+    rows = [_unit_kpis(u, rtype, members, settings, calendar, earlier)
+            for (u, rtype), members in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))]
+    return {"city": city, "from": start, "to": end, "period_rule": settings.period_rule,
+            "satisfaction_formula": settings.satisfaction, "weights": settings.weights, "tickets": len(tickets),
+            "items": rows}
+
+
+def _earlier_tickets_by_citizen(session, city, since, until) -> dict[tuple[str, str], list[datetime]]:
+    rows = session.execute(select(Ticket.citizen_phone, Ticket.unit_code, Ticket.received_at)
+                           .where(Ticket.city == city, Ticket.process == LIFECYCLE_PROCESS,
+                                  Ticket.citizen_phone.is_not(None), Ticket.received_at >= since,
+                                  Ticket.received_at < until))
+    out: dict[tuple[str, str], list[datetime]] = defaultdict(list)
+    for phone, unit_code, received in rows:
+        out[(phone, unit_code)].append(received)
+    return out
+
+
+def _unit_kpis(unit: str, request_type, members: list[TicketFacts], settings: KpiSettings, calendar, earlier) -> dict:
+    dispatched = len(members)
+    handled = [f for f in members if f.unit == unit and f.replied_at]
+    signed = [f for f in members if unit in f.signed]
+    signed_on_time = [f for f in signed if unit not in f.sign_overdue]
+    on_time = [f for f in handled if not f.replied_late]
+    hours = [calendar.working_hours_between(f.first_dispatch[unit], f.replied_at) for f in handled
+             if unit in f.first_dispatch]
+    returns = sum(f.returns.get(unit, 0) for f in members)
+    improper = [f for f in members if improper_returns(f, unit)]
+    extensions = sum(f.extensions.get(unit, 0) for f in members)
+    first_answers = [f.callbacks[0] for f in handled if f.callbacks and f.callbacks[0] is not None]
+    second_dissatisfied = [f for f in handled if any(c is False for c in f.callbacks[1:])]
+    if settings.satisfaction == "second_evaluation":
+        satisfaction = round(1 - len(second_dissatisfied) / len(handled), 4) if handled else None
+    else:
+        satisfaction = _rate(sum(1 for c in first_answers if c), len(first_answers))
+    resolved = [f for f in handled if f.outcome == "archived" and (not f.callbacks or f.callbacks[-1] is not False)]
+    reopened = [f for f in members if f.unit == unit and f.reopened]
+    repeat = [f for f in members if f.citizen and any(
+        f.received_at - timedelta(days=REPEAT_DAYS) <= t < f.received_at for t in earlier.get((f.citizen, unit), []))]
+    tiers = defaultdict(int)
+    for f in members:
+        if f.unit == unit:
+            for tier in f.tiers:
+                tiers[tier] += 1
+    read = [f for f in members if f.read_by.get(unit)]
+    sign_rate, on_time_rate = _rate(len(signed_on_time), len(signed)), _rate(len(on_time), len(handled))
+    parts = {"sign": sign_rate, "on_time": on_time_rate, "satisfaction": satisfaction}
+    weights = {k: w for k, w in settings.weights.items() if parts.get(k) is not None}
+    efficiency = round(100 * sum(parts[k] * w for k, w in weights.items()) / sum(weights.values()), 2) \
+        if weights else None
+    abnormal = _abnormal(unit, members)
+    return {
+        "unit": unit, "request_type": request_type, "dispatched": dispatched, "handled": len(handled),
+        "signed": len(signed), "signed_on_time": len(signed_on_time), "sign_rate": sign_rate,
+        "on_time": len(on_time), "on_time_rate": on_time_rate,
+        "avg_handling_hours": round(sum(hours) / len(hours), 2) if hours else None,
+        "returns": returns, "return_rate": _rate(returns, dispatched), "improper_returns": len(improper),
+        "extensions": extensions, "satisfaction_rate": satisfaction,
+        "second_evaluation_dissatisfied": len(second_dissatisfied),
+        "resolved": len(resolved), "resolution_rate": _rate(len(resolved), len(handled)),
+        "reopened": len(reopened), "repeat_complaints": len(repeat),
+        "supervision_by_tier": {str(k): v for k, v in sorted(tiers.items())},
+        "leader_read": len(read), "leader_reading_rate": _rate(len(read), dispatched),
+        "efficiency_index": efficiency, "abnormal": abnormal,
+    }
+
+
+def _abnormal(unit: str, members: list[TicketFacts]) -> list[dict]:
+    cases = []
+    for f in members:
+        reasons = []
+        if unit in f.sign_overdue and unit not in f.signed:
+            reasons.append(("inaction", "sign_overdue"))
+        if unit in f.handle_overdue_fired and not (f.unit == unit and f.replied_at):
+            reasons.append(("inaction", "handle_overdue"))
+        if f.unit == unit and f.replied_late:
+            reasons.append(("slow", "replied_late"))
+        if f.extensions.get(unit, 0) >= 2:
+            reasons.append(("slow", "repeated_extensions"))
+        if improper_returns(f, unit):
+            reasons.append(("misconduct", "improper_return"))
+        if f.unit == unit and f.sent_back:
+            reasons.append(("misconduct", "reply_sent_back"))
+        for kind, reason in reasons:
+            cases.append({"ticket_id": f.id, "number": f.number, "kind": kind, "reason": reason})
+    return cases
+
+
+KPI_ROLES = ("dispatcher", "supervisor", "inspector", "city_leader", "analyst", "admin", "auditor")
+READING_ROLES = ("leader", "principal")
+MAX_KPI_DAYS = 366
+
+
+class KpiCommands:
+    def unit_kpis(self, actor, city: str, start, end, *, unit: str | None = None,
+                  by_request_type: bool = False) -> dict:
+        """KPIs per unit over the inclusive days ``start``..``end`` (Beijing time). A unit's leaders and
+        handlers see their own unit's figures only."""
+        from .clock import SHANGHAI
+        from .errors import PermissionDenied, field_error
+        if not actor.has(*KPI_ROLES, "system"):
+            if actor.unit_code and actor.has("leader", "principal", "handler"):
+                unit = actor.unit_code
+            else:
+                raise PermissionDenied()
+        if end < start:
+            raise field_error("to", "before_from", "结束日期不能早于开始日期", "must not be before from")
+        if (end - start).days >= MAX_KPI_DAYS:
+            raise field_error("to", "span_too_long", f"统计区间不能超过{MAX_KPI_DAYS}天",
+                              f"at most {MAX_KPI_DAYS} days")
+        city_raw(city)     # an unknown city is a clear error before any query
+        lo = datetime(start.year, start.month, start.day, tzinfo=SHANGHAI)
+        hi = datetime(end.year, end.month, end.day, tzinfo=SHANGHAI) + timedelta(days=1)
+        result = compute_kpis(self.session, city, lo, hi, unit=unit, by_request_type=by_request_type)
+        result.update({"from": start, "to": end})
+        return result
+
+    def record_leader_reading(self, actor, ticket_id: int, comment: str) -> Event:
+        """A unit leader read the ticket and wrote an instruction (阅批); counted in the leader reading rate."""
+        from .errors import PermissionDenied, field_error
+        from .runtime import append_event
+        ticket = self.get_ticket(actor, ticket_id)
+        if not actor.has(*READING_ROLES) or not actor.unit_code:
+            raise PermissionDenied("只有承办单位负责同志可以阅批", "Only a unit's leaders may record a reading")
+        units = {e.data.get("form", {}).get("unit") for e in self.session.scalars(
+            select(Event).where(Event.ticket_id == ticket.id, Event.type == "task_completed",
+                                Event.task_name == "dispatch"))}
+        if actor.unit_code not in units:
+            raise PermissionDenied("本单位未承办此工单", "This ticket was not dispatched to your unit")
+        if not (comment or "").strip():
+            raise field_error("comment", "required", "请填写阅批意见", "write the instruction")
+        self._lock_ticket(ticket.id)
+        return append_event(self.session, ticket.id, "leader_read", actor=actor.username, at=self.clock.now(),
+                            deployment_id=ticket.deployment_id,
+                            data={"unit": actor.unit_code, "comment": comment.strip()[:1000]})
