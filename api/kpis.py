@@ -93,8 +93,98 @@ def leader_reading(ticket_id):
     return ReadingOut().dump(event), 201
 
 
+class ScoreQuery(S.Strict):
+    city = fields.String(required=True, validate=validate.Length(1, 40))
+    period = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-\d{2}$"))
+
+
+class ScoreItemOut(Schema):
+    code = fields.String()
+    name = fields.String()
+    clause = fields.String(allow_none=True)
+    type = fields.String()
+    max = fields.Float()
+    points = fields.Float()
+    deduction = fields.Float(allow_none=True)
+    tickets = fields.List(fields.Integer(), metadata={"description": "the tickets behind the deduction"})
+    count = fields.Integer()
+    rate = fields.Float(allow_none=True)
+    threshold = fields.Float(allow_none=True)
+    average = fields.Float(allow_none=True)
+    tiers = fields.Dict()
+    entries = fields.List(fields.Dict())
+
+
+class ScoreSectionOut(Schema):
+    code = fields.String()
+    name = fields.String()
+    max = fields.Float()
+    absent = fields.Boolean(metadata={"description": "a reasonable absence (合理缺项): the other sections are prorated"})
+    points = fields.Float()
+    items = fields.List(fields.Nested(ScoreItemOut))
+
+
+class UnitScoreOut(Schema):
+    unit = fields.String()
+    rank = fields.Integer()
+    total = fields.Float()
+    prorated = fields.Boolean()
+    sections = fields.List(fields.Nested(ScoreSectionOut))
+
+
+class ScoresOut(Schema):
+    city = fields.String()
+    period = fields.String()
+    from_ = fields.Date(data_key="from")
+    to = fields.Date()
+    period_rule = fields.String()
+    items = fields.List(fields.Nested(UnitScoreOut))
+
+
+class ScoreEntryIn(S.Strict):
+    city = fields.String(required=True, validate=validate.Length(1, 40))
+    period = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-\d{2}$"))
+    unit = fields.String(required=True, validate=validate.Length(1, 60))
+    item = fields.String(required=True, validate=validate.Length(1, 60))
+    points = fields.Float(required=True, validate=validate.Range(-100, 100))
+    reason = fields.String(required=True, validate=validate.Length(2, 2000))
+    evidence = fields.String(required=True, validate=validate.Length(1, 2000))
+    ticket_ids = fields.List(fields.Integer(), load_default=list)
+
+
+class ScoreEntryOut(Schema):
+    id = fields.Integer()
+    city = fields.String()
+    period = fields.String()
+    unit_code = fields.String()
+    item = fields.String()
+    points = fields.Float()
+    reason = fields.String()
+    evidence = fields.String()
+    ticket_ids = fields.List(fields.Integer())
+    entered_by = fields.String()
+    entered_at = S.Time()
+
+
+@bp.get("/scores")
+@require_token
+def scores():
+    args = ScoreQuery().load(request.args)
+    result = hotline().unit_scores(principal(), args["city"], args["period"])
+    return ScoresOut().dump({**result, "from_": result["from"]})
+
+
+@bp.post("/scores/entries")
+@require_token
+def score_entry():
+    entry = hotline().add_score_entry(principal(), **body(ScoreEntryIn()))
+    return ScoreEntryOut().dump(entry), 201
+
+
 E = S.ErrorOut
 OPERATIONS = [
+    ("get", "/api/v1/scores", "Each unit's score for a month by the city's method, each deduction with its tickets", None, {200: ScoresOut, 403: E, 404: E, 422: E}, ScoreQuery, True),
+    ("post", "/api/v1/scores/entries", "Enter a manual scoring item (deduction, bonus or penalty) with its evidence", ScoreEntryIn, {201: ScoreEntryOut, 403: E, 404: E, 422: E}, None, True),
     ("get", "/api/v1/kpis", "Unit KPIs over a period, from the event log (per unit, optionally per request type)", None, {200: KpiOut, 403: E, 404: E, 422: E}, KpiQuery, True),
     ("post", "/api/v1/tickets/{ticket_id}/leader-readings", "A unit leader's reading and instruction on a ticket (阅批)", ReadingIn, {201: ReadingOut, 403: E, 404: E, 422: E}, None, True),
 ]

@@ -31,6 +31,7 @@ from .forms_registry import deployment_form
 from .knowledge import KnowledgeCommands
 from .insights import InsightCommands
 from .kpis import KpiCommands
+from .scoring import ScoringCommands
 from .ruleset_commands import RuleSetCommands
 from .runtime import TicketRun
 from .studio import StudioCommands
@@ -52,7 +53,8 @@ def _msg(code: str, zh: str, en: str) -> dict:
 
 class Hotline(RuleSetCommands, EscalationCommands, AuditCommands, AdminCommands, StudioCommands,
               AttachmentCommands, TaskAidCommands, MergeCommands, KnowledgeCommands, DuplicateCommands,
-              DispatchModelCommands, InsightCommands, KpiCommands):
+              DispatchModelCommands, InsightCommands, KpiCommands,
+              ScoringCommands):
     def __init__(self, session: Session, clock: Clock):
         self.session = session
         self.clock = clock

@@ -228,6 +228,14 @@ def _unit_kpis(unit: str, request_type, members: list[TicketFacts], settings: Kp
         "supervision_by_tier": {str(k): v for k, v in sorted(tiers.items())},
         "leader_read": len(read), "leader_reading_rate": _rate(len(read), dispatched),
         "efficiency_index": efficiency, "abnormal": abnormal,
+        # the tickets behind each countable fact, for the scoring methods' deductions
+        "evidence": {
+            "sign_overdue": [f.id for f in members if unit in f.sign_overdue],
+            "improper_return": {f.id: improper_returns(f, unit) for f in improper},
+            "overdue": [f.id for f in members if (f.unit == unit and f.replied_late)
+                        or (unit in f.handle_overdue_fired and not (f.unit == unit and f.replied_at))],
+            "tiers": {str(t): [f.id for f in members if f.unit == unit and t in f.tiers] for t in sorted(tiers)},
+        },
     }
 
 

@@ -345,3 +345,22 @@ class AiModel(Base):
     blob: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     created_by: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ScoreEntry(Base):
+    """A manual scoring item for a unit and month (an award, a media exposure, a document check), entered
+    by the centre with its evidence; computed items never live here (they come from the event log)."""
+    __tablename__ = "score_entries"
+    __table_args__ = (Index("ix_score_entries_city_period", "city", "period"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    city: Mapped[str] = mapped_column(String(40))
+    period: Mapped[str] = mapped_column(String(7))            # YYYY-MM
+    unit_code: Mapped[str] = mapped_column(String(60))
+    item: Mapped[str] = mapped_column(String(60))             # the item code in rules/<city>/scoring.json
+    points: Mapped[float] = mapped_column(Float)              # negative: deduction; positive: addition
+    reason: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[str] = mapped_column(Text)               # document number, link, attachment reference
+    ticket_ids: Mapped[list] = mapped_column(JSON, default=list)
+    entered_by: Mapped[str] = mapped_column(String(80))
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -8,7 +8,7 @@ from sqlalchemy import update
 from engine.clock import SHANGHAI
 from engine.kpis import period_tickets
 from engine.models import Ticket
-from tests.api.escalation_support import REPLY, start
+from tests.api.escalation_support import REPLY, start, unit_users  # noqa: F401 (fixture)
 
 
 def _handled(as_user, dispatcher, unit="nt_housing", **overrides):
@@ -119,3 +119,43 @@ def test_the_kpi_page_and_the_reading_form(as_user, client):
     assert '<td data-kpi="leader_reading_rate">50.0%</td>' in page
     assert f'data-abnormal="{late["id"]}"' in page and "超时未签收" in page and "不作为" in page
     assert client.get("/kpis?city=nantong&from=2025-11-04&to=2025-11-03").status_code == 422
+
+
+def test_suzhou_scores_each_deduction_with_its_tickets_and_manual_entries(as_user, unit_users):
+    unit_users("suzhou_ah", "sz_housing")
+    dispatcher, supervisor = as_user("dispatcher"), as_user("supervisor")
+    dispatcher.set_clock("2025-11-03T09:00:00+08:00")
+    late = start(dispatcher, city="suzhou_ah", channel="phone_12345")
+    dispatcher.complete(late["id"], "dispatch", {"unit": "sz_housing"})
+    dispatcher.set_clock("2025-11-04T09:00:00+08:00")        # the half-day sign-off deadline (17:30) has passed
+    assert dispatcher.post("/api/v1/test/tick").status_code == 200
+    entry = supervisor.post("/api/v1/scores/entries", json={
+        "city": "suzhou_ah", "period": "2025-11", "unit": "sz_housing", "item": "organisation", "points": -1,
+        "reason": "未明确专职人员", "evidence": "宿事速办办〔2025〕12号通报"})
+    assert entry.status_code == 201, entry.get_json()
+    supervisor.post("/api/v1/scores/entries", json={
+        "city": "suzhou_ah", "period": "2025-11", "unit": "sz_housing", "item": "leader_endorsement", "points": 1,
+        "reason": "市领导批示肯定", "evidence": "批示件 2025-11-20"})
+    response = supervisor.get("/api/v1/scores?city=suzhou_ah&period=2025-11")
+    assert response.status_code == 200, response.get_json()
+    (housing,) = [u for u in response.get_json()["items"] if u["unit"] == "sz_housing"]
+    items = {i["code"]: i for s in housing["sections"] for i in s["items"]}
+    assert items["timely_sign"]["points"] == 1.5 and items["timely_sign"]["tickets"] == [late["id"]]
+    assert items["organisation"]["points"] == 2 and items["organisation"]["entries"][0]["evidence"].startswith("宿事速办办")
+    assert items["leader_reading"]["points"] == 0 and items["leader_reading"]["rate"] == 0.0   # 0 % < 50 %: all 3 lost
+    # daily 80 − 0.5 − 1 − 3 = 75.5, key work absent (prorated to 100), +1 bonus: 75.5 × 1.25 + 1 = 95.375 → 95.38
+    assert (housing["total"], housing["prorated"], housing["rank"]) == (95.38, True, 1)
+
+    bad = supervisor.post("/api/v1/scores/entries", json={
+        "city": "suzhou_ah", "period": "2025-11", "unit": "sz_housing", "item": "timely_sign", "points": 2,
+        "reason": "加分", "evidence": "无"})
+    assert bad.status_code == 422 and bad.get_json()["error"]["details"]["points"][0]["code"] == "not_a_deduction"
+    missing = supervisor.post("/api/v1/scores/entries", json={
+        "city": "suzhou_ah", "period": "2025-11", "unit": "nowhere", "item": "nothing", "points": -1,
+        "reason": "扣分", "evidence": " "})
+    assert set(missing.get_json()["error"]["details"]) == {"item", "unit", "evidence"}
+    assert as_user("dispatcher").post("/api/v1/scores/entries", json={
+        "city": "suzhou_ah", "period": "2025-11", "unit": "sz_housing", "item": "rules", "points": -1,
+        "reason": "扣分", "evidence": "x"}).status_code == 403
+    assert supervisor.get("/api/v1/scores?city=nantong&period=2025-11").status_code == 404   # no method shipped yet
+    assert supervisor.get("/api/v1/scores?city=suzhou_ah&period=2025-13").status_code == 422
