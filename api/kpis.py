@@ -95,7 +95,8 @@ def leader_reading(ticket_id):
 
 class ScoreQuery(S.Strict):
     city = fields.String(required=True, validate=validate.Length(1, 40))
-    period = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-\d{2}$"))
+    period = fields.String(required=True, validate=validate.Regexp(r"^\d{4}(-\d{2})?$"),
+                           metadata={"description": "YYYY-MM (a month) or YYYY (the mean of its months)"})
 
 
 class ScoreItemOut(Schema):
@@ -130,6 +131,8 @@ class UnitScoreOut(Schema):
     total = fields.Float()
     prorated = fields.Boolean()
     sections = fields.List(fields.Nested(ScoreSectionOut))
+    scopes = fields.Dict(metadata={"description": "the totals of separately scored tickets (Suqian: provincial, city)"})
+    months = fields.Dict(metadata={"description": "for a yearly period: each month's total behind the mean"})
 
 
 class ScoresOut(Schema):

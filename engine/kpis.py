@@ -139,16 +139,26 @@ class KpiSettings:
         self.weights = {**DEFAULT_WEIGHTS, **(raw.get("efficiency_weights") or {})}
 
 
-def period_tickets(session: Session, city: str, start: datetime, end: datetime, rule: str) -> list[Ticket]:
+def period_tickets(session: Session, city: str, start: datetime, end: datetime, rule: str, *,
+                   channels: tuple | None = None, exclude_channels: tuple | None = None) -> list[Ticket]:
+    """The period's tickets by the city's rule; ``channels``/``exclude_channels`` select a scope of them
+    (Suqian scores provincial and city tickets separately)."""
     column = Ticket.closed_at if rule == "closed" else Ticket.received_at
-    return list(session.scalars(select(Ticket).where(Ticket.city == city, Ticket.process == LIFECYCLE_PROCESS,
-                                                     column >= start, column < end).order_by(Ticket.id)))
+    query = select(Ticket).where(Ticket.city == city, Ticket.process == LIFECYCLE_PROCESS, column >= start,
+                                 column < end)
+    if channels:
+        query = query.where(Ticket.channel.in_(channels))
+    if exclude_channels:
+        query = query.where(Ticket.channel.not_in(exclude_channels))
+    return list(session.scalars(query.order_by(Ticket.id)))
 
 
 def compute_kpis(session: Session, city: str, start: datetime, end: datetime, *, unit: str | None = None,
-                 by_request_type: bool = False) -> dict:
+                 by_request_type: bool = False, channels: tuple | None = None,
+                 exclude_channels: tuple | None = None) -> dict:
     settings = KpiSettings(city)
-    tickets = period_tickets(session, city, start, end, settings.period_rule)
+    tickets = period_tickets(session, city, start, end, settings.period_rule, channels=channels,
+                             exclude_channels=exclude_channels)
     events: dict[int, list[Event]] = defaultdict(list)
     ids = [t.id for t in tickets]
     for chunk in range(0, len(ids), 5000):
@@ -267,7 +277,8 @@ MAX_KPI_DAYS = 366
 
 class KpiCommands:
     def unit_kpis(self, actor, city: str, start, end, *, unit: str | None = None,
-                  by_request_type: bool = False) -> dict:
+                  by_request_type: bool = False, channels: tuple | None = None,
+                  exclude_channels: tuple | None = None) -> dict:
         """KPIs per unit over the inclusive days ``start``..``end`` (Beijing time). A unit's leaders and
         handlers see their own unit's figures only."""
         from .clock import SHANGHAI
@@ -285,7 +296,8 @@ class KpiCommands:
         city_raw(city)     # an unknown city is a clear error before any query
         lo = datetime(start.year, start.month, start.day, tzinfo=SHANGHAI)
         hi = datetime(end.year, end.month, end.day, tzinfo=SHANGHAI) + timedelta(days=1)
-        result = compute_kpis(self.session, city, lo, hi, unit=unit, by_request_type=by_request_type)
+        result = compute_kpis(self.session, city, lo, hi, unit=unit, by_request_type=by_request_type,
+                              channels=channels, exclude_channels=exclude_channels)
         result.update({"from": start, "to": end})
         return result
 

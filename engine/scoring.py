@@ -9,7 +9,13 @@ loses points, never below zero ("扣完为止"), by its type:
 * ``rate_threshold``: ``points`` per full ``step`` the unit's rate is below its threshold (by unit type);
 * ``below_average``: ``per_point`` per full percentage point below the mean rate of the city's units;
 * ``per_tier``: points per supervision order of each tier;
+* ``rate``: the item's maximum × the unit's rate (Suqian's 百分制: on time, satisfaction, resolution); no
+  ticket to rate keeps the maximum;
 * ``manual``: the deductions the centre entered (points ≤ 0) with evidence.
+
+A method may score ``scopes`` of tickets separately (Suqian: provincial and city tickets, by channel),
+and a period ``YYYY`` gives each unit the mean of its monthly totals (Suqian: the year is the average of
+its twelve months; a month in which the unit had no ticket and no entry is left out of its mean).
 
 ``bonus``/``penalty`` items of an ``additive`` section add entered points (capped at the item's
 maximum), and the section is clamped to its [min, max]. A section marked ``prorate_when_absent``
@@ -89,6 +95,11 @@ def score_item(item: dict, row: dict | None, average: dict, unit_type: str, entr
         if rate is not None and mean is not None and rate < mean:
             lost = item["per_point"] * math.floor((mean - rate) * 100 + EPS)
         why = {"rate": rate, "average": None if mean is None else round(mean, 4)}
+    elif kind == "rate":
+        rate = (row or {}).get(item["measure"])
+        lost = 0.0 if rate is None else top * (1 - rate)
+        tickets = sorted(evidence.get(item["fact"]) or []) if item.get("fact") else []
+        why = {"rate": rate, "tickets": tickets, "count": len(tickets)}
     elif kind == "per_tier":
         tiers = evidence.get("tiers") or {}
         lost = sum(item["points"].get(t, 0) * len(ids) for t, ids in tiers.items())
@@ -137,32 +148,59 @@ def unit_score(method: dict, row: dict | None, average: dict, unit_type: str, en
 
 class ScoringCommands:
     def unit_scores(self, actor, city: str, period: str) -> dict:
-        """Every unit's score for a month, each item with its deduction and the tickets behind it."""
+        """Every unit's score for a month (YYYY-MM), each item with its deduction and the tickets behind it;
+        for a year (YYYY), each unit's mean of its monthly totals."""
         if not actor.has(*KPI_ROLES, "system"):
             raise PermissionDenied()
         method = scoring_method(city)
+        if len(period) == 4 and period.isdigit():
+            return self._yearly_scores(actor, city, period)
         first, last = month_bounds(period)
-        kpis = self.unit_kpis(actor, city, first, last)
-        rows = {r["unit"]: r for r in kpis["items"]}
         entries = defaultdict(list)
         for e in self.session.scalars(select(ScoreEntry).where(ScoreEntry.city == city, ScoreEntry.period == period)
                                       .order_by(ScoreEntry.id)):
             entries[e.unit_code].append(e)
-        average = {}
-        for item in (i for s in method["sections"] for i in s["items"] if i["type"] == "below_average"):
-            values = [r[item["measure"]] for r in rows.values() if r.get(item["measure"]) is not None]
-            average[item["measure"]] = sum(values) / len(values) if values else None
-        city_units = {u["code"]: u for u in load_city(city).units}
-        units = sorted(set(rows) | set(entries))
-        scored = []
-        for code in units:
-            unit_type = (city_units.get(code) or {}).get("type", "department")
-            scored.append({"unit": code, **unit_score(method, rows.get(code), average, unit_type, entries[code])})
+        kpis, scored = self._score_scope(actor, city, method, first, last, entries, {})
+        for name, scope in (method.get("scopes") or {}).items():
+            selection = {"channels": tuple(scope["channels"])} if scope.get("channels") else \
+                {"exclude_channels": tuple(scope["exclude_channels"])}
+            _kpis, part = self._score_scope(actor, city, method, first, last, {}, selection)
+            totals = {s["unit"]: s["total"] for s in part}
+            for s in scored:
+                s.setdefault("scopes", {})[name] = totals.get(s["unit"])
         scored.sort(key=lambda s: (-s["total"], s["unit"]))
         for rank, s in enumerate(scored, 1):
             s["rank"] = rank
         return {"city": city, "period": period, "from": first, "to": last, "period_rule": kpis["period_rule"],
                 "items": scored}
+
+    def _score_scope(self, actor, city, method, first, last, entries, selection) -> tuple[dict, list]:
+        kpis = self.unit_kpis(actor, city, first, last, **selection)
+        rows = {r["unit"]: r for r in kpis["items"]}
+        average = {}
+        for item in (i for s in method["sections"] for i in s["items"] if i["type"] == "below_average"):
+            values = [r[item["measure"]] for r in rows.values() if r.get(item["measure"]) is not None]
+            average[item["measure"]] = sum(values) / len(values) if values else None
+        city_units = {u["code"]: u for u in load_city(city).units}
+        scored = []
+        for code in sorted(set(rows) | set(entries)):
+            unit_type = (city_units.get(code) or {}).get("type", "department")
+            scored.append({"unit": code, **unit_score(method, rows.get(code), average, unit_type, entries.get(code, []))})
+        return kpis, scored
+
+    def _yearly_scores(self, actor, city: str, year: str) -> dict:
+        months = [self.unit_scores(actor, city, f"{year}-{m:02d}") for m in range(1, 13)]
+        totals: dict[str, list] = defaultdict(list)
+        for month in months:
+            for s in month["items"]:
+                totals[s["unit"]].append((month["period"], s["total"]))
+        items = [{"unit": unit, "total": _round(sum(t for _p, t in values) / len(values)),
+                  "months": {p: t for p, t in values}} for unit, values in totals.items()]
+        items.sort(key=lambda s: (-s["total"], s["unit"]))
+        for rank, s in enumerate(items, 1):
+            s["rank"] = rank
+        return {"city": city, "period": year, "from": date(int(year), 1, 1), "to": date(int(year), 12, 31),
+                "period_rule": months[0]["period_rule"], "items": items}
 
     def add_score_entry(self, actor, city: str, period: str, unit: str, item: str, points: float, reason: str,
                         evidence: str, ticket_ids: list[int] | None = None) -> ScoreEntry:
@@ -170,7 +208,7 @@ class ScoringCommands:
         if not actor.has(*ENTRY_ROLES, "system"):
             raise PermissionDenied("只有督办员或管理员可以录入考核事项", "Only a supervisor or administrator may enter items")
         method = scoring_method(city)
-        month_bounds(period)
+        month_bounds(period)      # manual items belong to a month, also in a method scored by year
         items = {i["code"]: i for s in method["sections"] for i in s["items"]}
         errors = {}
         if item not in items:

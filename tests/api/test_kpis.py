@@ -159,3 +159,30 @@ def test_suzhou_scores_each_deduction_with_its_tickets_and_manual_entries(as_use
         "reason": "扣分", "evidence": "x"}).status_code == 403
     assert supervisor.get("/api/v1/scores?city=nantong&period=2025-11").status_code == 404   # no method shipped yet
     assert supervisor.get("/api/v1/scores?city=suzhou_ah&period=2025-13").status_code == 422
+
+
+def _through_callback(as_user, dispatcher, ticket, unit, satisfied, at_fault=False):
+    dispatcher.complete(ticket["id"], "dispatch", {"unit": unit})
+    as_user(f"{unit}.handler").complete(ticket["id"], "sign", {"decision": "accept"})
+    as_user(f"{unit}.handler").complete(ticket["id"], "handle", {"action": "reply", "reply": REPLY})
+    as_user(f"{unit}.leader").complete(ticket["id"], "approve_reply", {"approved": True})
+    dispatcher.complete(ticket["id"], "review_reply", {"approved": True})
+    as_user("callback").complete(ticket["id"], "callback", {"satisfied": satisfied, "unit_at_fault": at_fault})
+
+
+def test_suqian_scores_provincial_and_city_tickets_separately_and_the_year_is_the_monthly_mean(as_user, unit_users):
+    unit_users("suqian", "sq_housing")
+    dispatcher, supervisor = as_user("dispatcher"), as_user("supervisor")
+    dispatcher.set_clock("2025-11-03T09:00:00+08:00")
+    city_ticket = start(dispatcher, city="suqian", channel="phone_12345")
+    _through_callback(as_user, dispatcher, city_ticket, "sq_housing", True)
+    provincial = start(dispatcher, city="suqian", channel="provincial_platform",
+                       directive_due_at="2025-11-20T17:00:00+08:00")
+    _through_callback(as_user, dispatcher, provincial, "sq_housing", False)     # dissatisfied, not at fault
+    month = supervisor.get("/api/v1/scores?city=suqian&period=2025-11").get_json()
+    (housing,) = [u for u in month["items"] if u["unit"] == "sq_housing"]
+    # all tickets: 10 + 30 × 1 + 30 × 0.5 + 30 × 0.5; provincial: 10 + 30 + 0 + 0; city: 100
+    assert (housing["total"], housing["scopes"]) == (70.0, {"provincial": 40.0, "city": 100.0})
+    year = supervisor.get("/api/v1/scores?city=suqian&period=2025").get_json()
+    (yearly,) = [u for u in year["items"] if u["unit"] == "sq_housing"]
+    assert yearly["total"] == 70.0 and yearly["months"] == {"2025-11": 70.0}

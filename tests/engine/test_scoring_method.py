@@ -78,3 +78,24 @@ def test_periods():
     assert [d.isoformat() for d in month_bounds("2024-02")] == ["2024-02-01", "2024-02-29"]
     with pytest.raises(Exception):
         month_bounds("2024-13")
+
+
+SUQIAN = scoring_method("suqian")
+
+
+@pytest.mark.parametrize("rates, expected", [
+    (dict(on_time_rate=1.0, satisfaction_rate=1.0, resolution_rate=1.0), 100.0),
+    (dict(on_time_rate=0.9, satisfaction_rate=0.8, resolution_rate=0.75), 83.5),     # 10 + 27 + 24 + 22.5
+    (dict(on_time_rate=None, satisfaction_rate=None, resolution_rate=None), 100.0),   # nothing to rate
+    (dict(on_time_rate=0.3333, satisfaction_rate=0.0, resolution_rate=0.0), 20.0),    # 10 + 9.999 → 20.00
+])
+def test_suqian_hundred_point_month(rates, expected):
+    assert unit_score(SUQIAN, row(**rates), {}, "department", [])["total"] == expected
+
+
+def test_suqian_attention_is_a_manual_deduction_with_evidence():
+    score = unit_score(SUQIAN, row(on_time_rate=1.0, satisfaction_rate=1.0, resolution_rate=1.0,
+                                   evidence={"overdue": []}), {}, "department", [entry("attention", -4)])
+    item = score["sections"][0]["items"][0]
+    assert (item["points"], item["deduction"], score["total"]) == (6.0, 4.0, 96.0)
+    assert item["entries"][0]["evidence"] == "e"
