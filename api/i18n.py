@@ -4,6 +4,13 @@ from __future__ import annotations
 from flask import request
 
 STRINGS = {
+    "scores": ("单位考核得分", "Unit scores"), "score_period": ("考核周期（年-月或年）", "Period (YYYY-MM or YYYY)"),
+    "score_rank": ("名次", "Rank"), "score_total": ("得分", "Score"), "score_scopes": ("单独考核", "Scored separately"),
+    "score_prorated": ("（合理缺项，按比例折算）", "(reasonable absence, prorated)"), "score_absent": ("合理缺项", "reasonable absence"),
+    "score_item": ("考核事项", "Item"), "score_points": ("得分/满分", "Points / max"), "score_why": ("扣分及依据", "Deductions and why"),
+    "score_rate": ("比率", "rate"), "score_threshold": ("标准", "threshold"), "score_average": ("平均", "average"),
+    "score_evidence": ("依据", "evidence"), "score_scope_provincial": ("省级工单", "Provincial tickets"),
+    "score_scope_city": ("市级工单", "City tickets"),
     "kpis": ("单位考核指标", "Unit KPIs"), "kpi_by": ("分组", "Group by"), "kpi_by_unit": ("按单位", "By unit"),
     "kpi_by_request_type": ("按单位和诉求类型", "By unit and request type"), "kpi_tickets": ("计入工单", "Tickets counted"),
     "kpi_rule_received": ("按受理时间计入周期", "Tickets count in the period they were received"),

@@ -50,6 +50,23 @@ def kpis():
                            end=end, by=by, columns=COLUMNS), status
 
 
+@bp.get("/scores")
+@login_required
+def scores():
+    """Each unit's score for a month (or a year's mean), every item with its deduction and the tickets
+    behind it, so a unit sees why it lost a point."""
+    city = chosen_city()
+    period = request.args.get("period") or clock().now().strftime("%Y-%m")
+    result, error, status = None, None, 200
+    try:
+        result = hotline().unit_scores(g.principal, city, period)
+    except DomainError as exc:
+        error, status = error_text(exc, current_language()), status_for(exc)
+    cities = [(code, load_city(code).name) for code in available_cities()]
+    return render_template("scores.html", result=result, error=error, city=city, cities=cities,
+                           period=period), status
+
+
 @bp.post("/tickets/<int:ticket_id>/leader-reading")
 @login_required
 def leader_reading(ticket_id):

@@ -186,3 +186,21 @@ def test_suqian_scores_provincial_and_city_tickets_separately_and_the_year_is_th
     year = supervisor.get("/api/v1/scores?city=suqian&period=2025").get_json()
     (yearly,) = [u for u in year["items"] if u["unit"] == "sq_housing"]
     assert yearly["total"] == 70.0 and yearly["months"] == {"2025-11": 70.0}
+
+
+def test_the_scores_page_shows_each_deduction_with_its_tickets(as_user, unit_users, client):
+    from tests.api.test_pages import Browser
+    unit_users("suzhou_ah", "sz_housing")
+    dispatcher = as_user("dispatcher")
+    dispatcher.set_clock("2025-11-03T09:00:00+08:00")
+    late = start(dispatcher, city="suzhou_ah", channel="phone_12345")
+    dispatcher.complete(late["id"], "dispatch", {"unit": "sz_housing"})
+    dispatcher.set_clock("2025-11-04T09:00:00+08:00")
+    dispatcher.post("/api/v1/test/tick")
+    Browser(client).login("supervisor")
+    page = client.get("/scores?city=suzhou_ah&period=2025-11").get_data(as_text=True)
+    # 80 − 0.5 (signed late) − 3 (no leader reading) = 76.5, key work absent: × 100 / 80 = 95.625 → 95.63
+    assert 'data-unit="sz_housing"' in page and 'data-total="95.63"' in page and "合理缺项" in page
+    row = page.split('data-item="timely_sign"', 1)[1].split("</tr>", 1)[0]
+    assert f'data-ticket="{late["id"]}"' in row and "−0.50" in row
+    assert "2025-13" not in page and client.get("/scores?city=suzhou_ah&period=2025-13").status_code == 422

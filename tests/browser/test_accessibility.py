@@ -43,7 +43,7 @@ def pages_for(base, ticket_id, task_id, dispatch_task_id):
         "dispatcher": [f"{base}/tasks/{dispatch_task_id}", f"{base}/hot-issues"],
         "nt_chongchuan.handler": [f"{base}/inbox", f"{base}/tasks/{task_id}", f"{base}/tickets/{ticket_id}", f"{base}/messages"],
         "supervisor": [f"{base}/dashboard", f"{base}/tickets/{ticket_id}", f"{base}/hot-issues",
-                       f"{base}/kpis?from=2025-11-01&to=2025-11-30"],
+                       f"{base}/kpis?from=2025-11-01&to=2025-11-30", f"{base}/scores?city=suzhou_ah&period=2025-11"],
         "analyst": [f"{base}/studio/", f"{base}/rules/", f"{base}/rules/console"],
         "admin": [f"{base}/admin/"],
         "auditor": [f"{base}/audit/tickets/{ticket_id}"],
