@@ -13,13 +13,17 @@ from tests.api.escalation_support import REPLY, start, unit_users  # noqa: F401 
 
 def _handled(as_user, dispatcher, unit="nt_housing", **overrides):
     ticket = start(dispatcher, **overrides)
+    _through_callback(as_user, dispatcher, ticket, unit, True)
+    return ticket
+
+
+def _through_callback(as_user, dispatcher, ticket, unit, satisfied, at_fault=False):
     dispatcher.complete(ticket["id"], "dispatch", {"unit": unit})
     as_user(f"{unit}.handler").complete(ticket["id"], "sign", {"decision": "accept"})
     as_user(f"{unit}.handler").complete(ticket["id"], "handle", {"action": "reply", "reply": REPLY})
     as_user(f"{unit}.leader").complete(ticket["id"], "approve_reply", {"approved": True})
     dispatcher.complete(ticket["id"], "review_reply", {"approved": True})
-    as_user("callback").complete(ticket["id"], "callback", {"satisfied": True})
-    return ticket
+    as_user("callback").complete(ticket["id"], "callback", {"satisfied": satisfied, "unit_at_fault": at_fault})
 
 
 def test_kpis_per_unit_from_the_event_log(as_user):
@@ -159,15 +163,6 @@ def test_suzhou_scores_each_deduction_with_its_tickets_and_manual_entries(as_use
         "reason": "扣分", "evidence": "x"}).status_code == 403
     assert supervisor.get("/api/v1/scores?city=nantong&period=2025-11").status_code == 404   # no method shipped yet
     assert supervisor.get("/api/v1/scores?city=suzhou_ah&period=2025-13").status_code == 422
-
-
-def _through_callback(as_user, dispatcher, ticket, unit, satisfied, at_fault=False):
-    dispatcher.complete(ticket["id"], "dispatch", {"unit": unit})
-    as_user(f"{unit}.handler").complete(ticket["id"], "sign", {"decision": "accept"})
-    as_user(f"{unit}.handler").complete(ticket["id"], "handle", {"action": "reply", "reply": REPLY})
-    as_user(f"{unit}.leader").complete(ticket["id"], "approve_reply", {"approved": True})
-    dispatcher.complete(ticket["id"], "review_reply", {"approved": True})
-    as_user("callback").complete(ticket["id"], "callback", {"satisfied": satisfied, "unit_at_fault": at_fault})
 
 
 def test_suqian_scores_provincial_and_city_tickets_separately_and_the_year_is_the_monthly_mean(as_user, unit_users):
