@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
-from . import schemas as S
+from . import insight_schemas as IS, schemas as S
 from .context import hotline, principal, require_token
 
 bp = Blueprint("api_insights", __name__, url_prefix="/api/v1")
@@ -13,8 +13,8 @@ bp = Blueprint("api_insights", __name__, url_prefix="/api/v1")
 @bp.get("/hot-issues")
 @require_token
 def hot_issues():
-    query = S.HotIssuesQuery().load(request.args)
-    return S.HotIssuesOut().dump(hotline().hot_issues(
+    query = IS.HotIssuesQuery().load(request.args)
+    return IS.HotIssuesOut().dump(hotline().hot_issues(
         principal(), query["city"], query["start"], query["end"], query["period"],
         include_merged=query["include_merged"]))
 
@@ -22,14 +22,14 @@ def hot_issues():
 @bp.get("/hot-words")
 @require_token
 def hot_words():
-    query = S.HotWordsQuery().load(request.args)
-    return S.HotWordsOut().dump(hotline().hot_words(
+    query = IS.HotWordsQuery().load(request.args)
+    return IS.HotWordsOut().dump(hotline().hot_words(
         principal(), query["city"], query["start"], query["end"], query["by"],
         include_merged=query["include_merged"], top=query["top"]))
 
 
 E = S.ErrorOut
 OPERATIONS = [
-    ("get", "/api/v1/hot-issues", "Hot issues per day/week/month of [from, to]: clusters on one matter from several citizens (多人一投) and citizens with several tickets (一人多投), with representative titles (centre roles; at most 92 days)", None, {200: S.HotIssuesOut, 403: E, 404: E, 422: E}, S.HotIssuesQuery, True),
-    ("get", "/api/v1/hot-words", "Hot words of the tickets received in [from, to], overall or by area or category, with rising terms against the previous period of equal length (centre roles; at most 92 days)", None, {200: S.HotWordsOut, 403: E, 404: E, 422: E}, S.HotWordsQuery, True),
+    ("get", "/api/v1/hot-issues", "Hot issues per day/week/month of [from, to]: clusters on one matter from several citizens (多人一投) and citizens with several tickets (一人多投), with representative titles (centre roles; at most 92 days)", None, {200: IS.HotIssuesOut, 403: E, 404: E, 422: E}, IS.HotIssuesQuery, True),
+    ("get", "/api/v1/hot-words", "Hot words of the tickets received in [from, to], overall or by area or category, with rising terms against the previous period of equal length (centre roles; at most 92 days)", None, {200: IS.HotWordsOut, 403: E, 404: E, 422: E}, IS.HotWordsQuery, True),
 ]

@@ -10,7 +10,7 @@ from engine.errors import PermissionDenied, ValidationFailed
 from engine.facade import DASHBOARD_ROLES
 from engine.insights import category_names
 
-from . import schemas as S
+from . import insight_schemas as IS
 from .context import hotline
 from .errors import error_text, localize_schema_messages
 from .i18n import current_language, t
@@ -35,7 +35,7 @@ def hot_issues():
     try:
         args = {"city": city, "period": values["period"], "include_merged": values["include_merged"]}
         args.update({k: values[k] for k in ("from", "to") if values[k]})
-        query = S.HotIssuesQuery().load(args)
+        query = IS.HotIssuesQuery().load(args)
         by = values["by"] if values["by"] in ("area", "category") else None
         facade = hotline()
         issues = facade.hot_issues(g.principal, city, query["start"], query["end"], query["period"],
