@@ -32,7 +32,6 @@ Definitions (Nantong 第三十六条 names the measures; the seeds of Suzhou giv
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -40,91 +39,10 @@ from sqlalchemy.orm import Session
 
 from .cities import LIFECYCLE_PROCESS, calendar_for, city_raw
 from .models import Event, Ticket
+from .ticket_facts import TICKET_COLUMNS, TicketFacts, cached_facts, improper_returns
 
 DEFAULT_WEIGHTS = {"sign": 0.3, "on_time": 0.4, "satisfaction": 0.3}
 REPEAT_DAYS = 30
-
-
-@dataclass
-class TicketFacts:
-    id: int
-    number: str | None
-    request_type: str
-    citizen: str | None
-    received_at: datetime
-    closed_at: datetime | None
-    outcome: str | None
-    units: list[str] = field(default_factory=list)      # every unit it was dispatched to, in order
-    unit: str | None = None                             # the unit that finally handled it
-    first_dispatch: dict[str, datetime] = field(default_factory=dict)
-    signed: dict[str, datetime] = field(default_factory=dict)
-    sign_overdue: set[str] = field(default_factory=set)
-    handle_overdue_fired: set[str] = field(default_factory=set)
-    returns: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    approved_returns: list[str] = field(default_factory=list)
-    extensions: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    replied_at: datetime | None = None
-    replied_late: bool = False
-    sent_back: int = 0                                   # replies the centre sent back (发回重办)
-    callbacks: list[bool | None] = field(default_factory=list)
-    reopened: int = 0
-    tiers: list[int] = field(default_factory=list)
-    read_by: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-
-
-def _parse(value) -> datetime | None:
-    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
-
-
-def ticket_facts(ticket: Ticket, events: list[Event]) -> TicketFacts:
-    facts = TicketFacts(ticket.id, ticket.number, ticket.request_type, ticket.citizen_phone, ticket.received_at,
-                        ticket.closed_at, ticket.outcome)
-    current = None
-    for e in events:
-        data = e.data or {}
-        form = data.get("form") or {}
-        if e.type == "task_completed" and e.task_name == "dispatch" and form.get("unit"):
-            current = form["unit"]
-            facts.units.append(current)
-            facts.first_dispatch.setdefault(current, e.at)
-        elif e.type == "master_reply_received":
-            current = data.get("unit") or current
-        elif e.type == "timer_fired" and current:
-            if e.task_name == "sign_overdue_timer":
-                facts.sign_overdue.add(current)
-            elif e.task_name == "handle_overdue_timer":
-                facts.handle_overdue_fired.add(current)
-        elif e.type == "task_completed" and e.task_name == "sign" and current:
-            if form.get("decision") == "return":
-                facts.returns[current] += 1
-            else:
-                facts.signed.setdefault(current, e.at)
-        elif e.type == "task_completed" and e.task_name == "approve_return" and form.get("approved") and current:
-            facts.approved_returns.append(current)
-        elif e.type == "task_completed" and e.task_name == "approve_extension" and form.get("approved") and current:
-            facts.extensions[current] += 1
-        elif e.type == "task_completed" and e.task_name == "review_reply" and form.get("approved") is False:
-            facts.sent_back += 1
-        elif e.type == "reply_recorded":
-            facts.replied_at = facts.replied_at or e.at
-            facts.replied_late = facts.replied_late or bool(data.get("handle_overdue"))
-        elif e.type == "task_completed" and e.task_name in ("callback", "callback_merged"):
-            satisfied = form.get("satisfied")
-            facts.callbacks.append(satisfied)
-            if satisfied is False and form.get("unit_at_fault") is not False and e.task_name == "callback":
-                facts.reopened += 1
-        elif e.type == "supervision_decided" and data.get("tier") is not None:
-            facts.tiers.append(int(data["tier"]))
-        elif e.type == "leader_read" and data.get("unit"):
-            facts.read_by[data["unit"]] += 1
-    facts.unit = current
-    return facts
-
-
-def improper_returns(facts: TicketFacts, unit: str) -> int:
-    """Approved returns by ``unit`` after which the ticket was dispatched to ``unit`` again (不当退单)."""
-    again = facts.units.count(unit) - 1
-    return max(0, min(facts.approved_returns.count(unit), again))
 
 
 def _rate(num: int, den: int) -> float | None:
@@ -153,32 +71,45 @@ def period_tickets(session: Session, city: str, start: datetime, end: datetime, 
     return list(session.scalars(query.order_by(Ticket.id)))
 
 
+def period_rows(session: Session, city: str, start: datetime, end: datetime, rule: str, *,
+                channels: tuple | None = None, exclude_channels: tuple | None = None) -> list:
+    """The same selection as ``period_tickets``, as plain rows of the columns the facts need."""
+    column = Ticket.closed_at if rule == "closed" else Ticket.received_at
+    query = select(*TICKET_COLUMNS).where(Ticket.city == city, Ticket.process == LIFECYCLE_PROCESS,
+                                          column >= start, column < end)
+    if channels:
+        query = query.where(Ticket.channel.in_(channels))
+    if exclude_channels:
+        query = query.where(Ticket.channel.not_in(exclude_channels))
+    return list(session.execute(query.order_by(Ticket.id)))
+
+
 def compute_kpis(session: Session, city: str, start: datetime, end: datetime, *, unit: str | None = None,
                  by_request_type: bool = False, channels: tuple | None = None,
-                 exclude_channels: tuple | None = None) -> dict:
+                 exclude_channels: tuple | None = None, rows: list | None = None,
+                 facts: dict | None = None) -> dict:
+    """KPIs per unit over [start, end). ``rows``/``facts`` let a report that already read the period's
+    tickets and facts reuse them."""
     settings = KpiSettings(city)
-    tickets = period_tickets(session, city, start, end, settings.period_rule, channels=channels,
-                             exclude_channels=exclude_channels)
-    events: dict[int, list[Event]] = defaultdict(list)
-    ids = [t.id for t in tickets]
-    for chunk in range(0, len(ids), 5000):
-        for e in session.scalars(select(Event).where(Event.ticket_id.in_(ids[chunk:chunk + 5000]))
-                                 .order_by(Event.ticket_id, Event.seq)):
-            events[e.ticket_id].append(e)
-    facts = [ticket_facts(t, events[t.id]) for t in tickets]
+    if rows is None:
+        rows = period_rows(session, city, start, end, settings.period_rule, channels=channels,
+                           exclude_channels=exclude_channels)
+    if facts is None:
+        facts, _terms = cached_facts(session, city, rows)
+    members_all = [facts[r.id] for r in rows]
     calendar = calendar_for(session, city)
     earlier = _earlier_tickets_by_citizen(session, city, start - timedelta(days=REPEAT_DAYS), end)
     groups: dict[tuple, list[TicketFacts]] = defaultdict(list)
-    for f in facts:
+    for f in members_all:
         for u in dict.fromkeys(f.units):
             if unit and u != unit:
                 continue
             groups[(u, f.request_type if by_request_type else None)].append(f)
-    rows = [_unit_kpis(u, rtype, members, settings, calendar, earlier)
-            for (u, rtype), members in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))]
+    items = [_unit_kpis(u, rtype, members, settings, calendar, earlier)
+             for (u, rtype), members in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))]
     return {"city": city, "from": start, "to": end, "period_rule": settings.period_rule,
-            "satisfaction_formula": settings.satisfaction, "weights": settings.weights, "tickets": len(tickets),
-            "items": rows}
+            "satisfaction_formula": settings.satisfaction, "weights": settings.weights, "tickets": len(rows),
+            "items": items}
 
 
 def _earlier_tickets_by_citizen(session, city, since, until) -> dict[tuple[str, str], list[datetime]]:
@@ -200,6 +131,11 @@ def _unit_kpis(unit: str, request_type, members: list[TicketFacts], settings: Kp
     on_time = [f for f in handled if not f.replied_late]
     hours = [calendar.working_hours_between(f.first_dispatch[unit], f.replied_at) for f in handled
              if unit in f.first_dispatch]
+    limits = [calendar.working_hours_between(f.first_dispatch[unit], f.handle_due[unit]) for f in handled
+              if unit in f.first_dispatch and unit in f.handle_due]
+    day = calendar.working_hours.hours_per_day or 8.0
+    late_returns = [f for f in members if any(u == unit and calendar.working_hours_between(since, asked) > day
+                                              for u, since, asked in f.return_times)]
     returns = sum(f.returns.get(unit, 0) for f in members)
     improper = [f for f in members if improper_returns(f, unit)]
     extensions = sum(f.extensions.get(unit, 0) for f in members)
@@ -225,11 +161,15 @@ def _unit_kpis(unit: str, request_type, members: list[TicketFacts], settings: Kp
     efficiency = round(100 * sum(parts[k] * w for k, w in weights.items()) / sum(weights.values()), 2) \
         if weights else None
     abnormal = _abnormal(unit, members)
+    abnormal_tickets = sorted({c["ticket_id"] for c in abnormal})
     return {
         "unit": unit, "request_type": request_type, "dispatched": dispatched, "handled": len(handled),
         "signed": len(signed), "signed_on_time": len(signed_on_time), "sign_rate": sign_rate,
         "on_time": len(on_time), "on_time_rate": on_time_rate,
         "avg_handling_hours": round(sum(hours) / len(hours), 2) if hours else None,
+        "avg_handling_days": round(sum(hours) / len(hours) / day, 2) if hours else None,
+        "avg_limit_days": round(sum(limits) / len(limits) / day, 2) if limits else None,
+        "late_returns": len(late_returns),
         "returns": returns, "return_rate": _rate(returns, dispatched), "improper_returns": len(improper),
         "extensions": extensions, "satisfaction_rate": satisfaction,
         "second_evaluation_dissatisfied": len(second_dissatisfied),
@@ -241,6 +181,8 @@ def _unit_kpis(unit: str, request_type, members: list[TicketFacts], settings: Kp
         # the tickets behind each countable fact, for the scoring methods' deductions
         "evidence": {
             "sign_overdue": [f.id for f in members if unit in f.sign_overdue],
+            "late_return": [f.id for f in late_returns],
+            "abnormal": abnormal_tickets,
             "improper_return": {f.id: improper_returns(f, unit) for f in improper},
             "overdue": [f.id for f in members if (f.unit == unit and f.replied_late)
                         or (unit in f.handle_overdue_fired and not (f.unit == unit and f.replied_at))],

@@ -225,6 +225,7 @@ class Message(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     delivery_error: Mapped[str | None] = mapped_column(Text)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    link: Mapped[str | None] = mapped_column(String(300))      # a page the message points to (an issued report)
 
 
 class ApiToken(Base):
@@ -364,3 +365,33 @@ class ScoreEntry(Base):
     ticket_ids: Mapped[list] = mapped_column(JSON, default=list)
     entered_by: Mapped[str] = mapped_column(String(80))
     entered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TicketFactsCache(Base):
+    """A ticket's KPI facts folded from its event log (engine/kpis.py), with the keywords of its text, so
+    a month's reports read one row per ticket instead of its whole history. Valid while ``last_seq`` is
+    the ticket's last event; a newer event makes it stale and it is folded again on the next read."""
+    __tablename__ = "ticket_facts"
+    __table_args__ = (Index("ix_ticket_facts_city", "city"),)
+
+    ticket_id: Mapped[int] = mapped_column(BigId, ForeignKey("tickets.id"), primary_key=True)
+    city: Mapped[str] = mapped_column(String(40))
+    last_seq: Mapped[int] = mapped_column(Integer)
+    facts: Mapped[dict] = mapped_column(JSON)
+    terms: Mapped[dict] = mapped_column(JSON)                # word -> count in the title and content
+
+
+class IssuedReport(Base):
+    """A periodic report as it was issued (on schedule or on demand) and to whom it was sent."""
+    __tablename__ = "reports"
+    # Issued once per city, kind and period: a second scheduler issuing the same report fails to insert.
+    __table_args__ = (UniqueConstraint("city", "kind", "period", name="uq_reports_city_kind_period"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    city: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(40))
+    period: Mapped[str] = mapped_column(String(20))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    issued_by: Mapped[str] = mapped_column(String(80))
+    data: Mapped[dict] = mapped_column(JSON)
+    recipients: Mapped[list] = mapped_column(JSON, default=list)

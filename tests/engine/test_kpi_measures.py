@@ -8,7 +8,8 @@ import pytest
 from engine.calendar import WorkingCalendar
 from engine.cities import load_city
 from engine.clock import SHANGHAI
-from engine.kpis import KpiSettings, _unit_kpis, improper_returns, ticket_facts
+from engine.kpis import KpiSettings, _unit_kpis
+from engine.ticket_facts import improper_returns, ticket_facts
 from engine.models import Event, Ticket
 
 CAL = WorkingCalendar(load_city("nantong").working_hours)
@@ -122,3 +123,17 @@ def test_repeat_complaints_are_earlier_tickets_of_the_same_citizen_with_the_unit
 def test_changzhou_counts_tickets_in_the_period_they_closed():
     assert KpiSettings("changzhou").period_rule == "closed" and KpiSettings("nantong").period_rule == "received"
     assert KpiSettings("suzhou_ah").satisfaction == "second_evaluation"
+
+
+def test_late_returns_and_handling_days_against_the_limit():
+    """实时退单: a return asked more than one working day (Nantong: 7.5 working hours) after the dispatch is
+    late; the handling time and the prescribed limit are averaged in working days."""
+    late = [dispatch("2025-11-03T09:00", "A"), done("sign", "2025-11-04T09:00", decision="return")]    # 7.5 h: in time
+    later = [dispatch("2025-11-03T09:00", "A"), done("sign", "2025-11-04T09:30", decision="return")]   # 8 h: late
+    handled = [dispatch("2025-11-03T09:00", "A"),
+               ev("task_created", "2025-11-03T09:30", "handle", due_at="2025-11-10T09:00:00+08:00"),
+               done("sign", "2025-11-03T09:30", decision="accept"),
+               ev("reply_recorded", "2025-11-05T09:00", handle_overdue=False)]
+    result = kpis_of([(late, None), (later, None), (handled, "archived")])
+    assert result["late_returns"] == 1 and result["evidence"]["late_return"] == [2]
+    assert result["avg_handling_days"] == 2.0 and result["avg_limit_days"] == 5.0
