@@ -7,7 +7,11 @@ loses points, never below zero ("扣完为止"), by its type:
 * ``per_ticket``: ``points`` per ticket with the fact (sign overdue, improper return, overdue); optionally
   the whole item when one ticket has the fact ``whole_item_when_one_ticket_has`` times;
 * ``rate_threshold``: ``points`` per full ``step`` the unit's rate is below its threshold (by unit type);
-* ``below_average``: ``per_point`` per full percentage point below the mean rate of the city's units;
+* ``below_average``: ``per_point`` per full percentage point below the mean rate of the city's units of
+  the same type (承办单位分类分别计算: districts against districts, departments against departments);
+* ``above_baseline``: ``per_day`` per full working day the unit's average handling time exceeds its
+  baseline, the longer of the mean of its type's units and the mean prescribed limit of its own tickets
+  (Suzhou 办理时效: 取平均办结时限和规定时限二者较长者为基准);
 * ``per_tier``: points per supervision order of each tier;
 * ``rate``: the item's maximum × the unit's rate (Suqian's 百分制: on time, satisfaction, resolution); no
   ticket to rate keeps the maximum;
@@ -91,10 +95,19 @@ def score_item(item: dict, row: dict | None, average: dict, unit_type: str, entr
             lost = item["points"] * math.floor((threshold - rate) / item["step"] + EPS)
         why = {"rate": rate, "threshold": threshold}
     elif kind == "below_average":
-        rate, mean = (row or {}).get(item["measure"]), average.get(item["measure"])
+        rate, mean = (row or {}).get(item["measure"]), average.get((item["measure"], unit_type))
         if rate is not None and mean is not None and rate < mean:
             lost = item["per_point"] * math.floor((mean - rate) * 100 + EPS)
         why = {"rate": rate, "average": None if mean is None else round(mean, 4)}
+    elif kind == "above_baseline":
+        value, limit = (row or {}).get(item["measure"]), (row or {}).get(item["limit"])
+        mean = average.get((item["measure"], unit_type))
+        known = [v for v in (mean, limit) if v is not None]
+        baseline = max(known) if known else None
+        if value is not None and baseline is not None and value > baseline:
+            lost = item["per_day"] * math.floor(value - baseline + EPS)
+        why = {"value": value, "average": None if mean is None else round(mean, 2), "limit": limit,
+               "baseline": None if baseline is None else round(baseline, 2)}
     elif kind == "rate":
         rate = (row or {}).get(item["measure"])
         lost = 0.0 if rate is None else top * (1 - rate)
@@ -177,15 +190,18 @@ class ScoringCommands:
     def _score_scope(self, actor, city, method, first, last, entries, selection) -> tuple[dict, list]:
         kpis = self.unit_kpis(actor, city, first, last, **selection)
         rows = {r["unit"]: r for r in kpis["items"]}
-        average = {}
-        for item in (i for s in method["sections"] for i in s["items"] if i["type"] == "below_average"):
-            values = [r[item["measure"]] for r in rows.values() if r.get(item["measure"]) is not None]
-            average[item["measure"]] = sum(values) / len(values) if values else None
         city_units = {u["code"]: u for u in load_city(city).units}
+        type_of = {code: (city_units.get(code) or {}).get("type", "department") for code in set(rows) | set(entries)}
+        average = {}
+        for item in (i for s in method["sections"] for i in s["items"] if i["type"] in ("below_average", "above_baseline")):
+            for unit_type in set(type_of.values()):
+                values = [r[item["measure"]] for code, r in rows.items()
+                          if type_of[code] == unit_type and r.get(item["measure"]) is not None]
+                average[(item["measure"], unit_type)] = sum(values) / len(values) if values else None
         scored = []
         for code in sorted(set(rows) | set(entries)):
-            unit_type = (city_units.get(code) or {}).get("type", "department")
-            scored.append({"unit": code, **unit_score(method, rows.get(code), average, unit_type, entries.get(code, []))})
+            scored.append({"unit": code, "unit_type": type_of[code],
+                           **unit_score(method, rows.get(code), average, type_of[code], entries.get(code, []))})
         return kpis, scored
 
     def _yearly_scores(self, actor, city: str, year: str) -> dict:

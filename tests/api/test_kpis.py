@@ -161,7 +161,7 @@ def test_suzhou_scores_each_deduction_with_its_tickets_and_manual_entries(as_use
     assert as_user("dispatcher").post("/api/v1/scores/entries", json={
         "city": "suzhou_ah", "period": "2025-11", "unit": "sz_housing", "item": "rules", "points": -1,
         "reason": "扣分", "evidence": "x"}).status_code == 403
-    assert supervisor.get("/api/v1/scores?city=nantong&period=2025-11").status_code == 404   # no method shipped yet
+    assert supervisor.get("/api/v1/scores?city=changzhou&period=2025-11").status_code == 404   # no method shipped
     assert supervisor.get("/api/v1/scores?city=suzhou_ah&period=2025-13").status_code == 422
 
 
@@ -181,6 +181,23 @@ def test_suqian_scores_provincial_and_city_tickets_separately_and_the_year_is_th
     year = supervisor.get("/api/v1/scores?city=suqian&period=2025").get_json()
     (yearly,) = [u for u in year["items"] if u["unit"] == "sq_housing"]
     assert yearly["total"] == 70.0 and yearly["months"] == {"2025-11": 70.0}
+
+
+def test_nantong_scores_dispatched_orders_from_the_log_and_the_abnormal_tickets(as_user):
+    dispatcher, supervisor = as_user("dispatcher"), as_user("supervisor")
+    dispatcher.set_clock("2025-11-03T09:00:00+08:00")
+    _handled(as_user, dispatcher)
+    unsigned = start(dispatcher)
+    dispatcher.complete(unsigned["id"], "dispatch", {"unit": "nt_housing"})
+    dispatcher.set_clock("2025-11-04T09:00:00+08:00")
+    dispatcher.post("/api/v1/test/tick")
+    body = supervisor.get("/api/v1/scores?city=nantong&period=2025-11").get_json()
+    (housing,) = [u for u in body["items"] if u["unit"] == "nt_housing"]
+    items = {i["code"]: i for s in housing["sections"] for i in s["items"]}
+    assert [items[c]["points"] for c in ("timely_sign", "on_time", "satisfaction", "resolution")] == [10, 20, 15, 10]
+    assert items["abnormal"]["points"] == 9 and items["abnormal"]["tickets"] == [unsigned["id"]]
+    # 64 + 30 of the manual areas = 94 of 95 present (not stationed in the centre: 合理缺项) → × 100 / 95
+    assert housing["prorated"] and housing["total"] == 98.95
 
 
 def test_the_scores_page_shows_each_deduction_with_its_tickets(as_user, unit_users, client):

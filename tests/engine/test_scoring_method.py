@@ -26,6 +26,8 @@ def entry(item, points, id_=1):
 @pytest.mark.parametrize("code, data, unit_type, expected_points, expected_tickets", [
     ("timely_sign", row(evidence={"sign_overdue": [7, 3]}), "department", 1.0, [3, 7]),           # 2 − 2 × 0.5
     ("timely_sign", row(evidence={"sign_overdue": list(range(9))}), "department", 0.0, list(range(9))),  # 扣完为止
+    ("return_in_time", row(evidence={"late_return": [8, 6, 4]}), "department", 0.5, [4, 6, 8]),      # 2 − 3 × 0.5
+    ("return_in_time", row(evidence={"late_return": [1, 2, 3, 4, 5]}), "district", 0.0, [1, 2, 3, 4, 5]),
     ("improper_return", row(evidence={"improper_return": {5: 1}}), "department", 2.0, [5]),
     ("improper_return", row(evidence={"improper_return": {5: 2}}), "department", 0.0, [5]),     # twice on one ticket
     ("on_time", row(evidence={"overdue": [1, 2, 4]}), "department", 3.5, [1, 2, 4]),
@@ -36,6 +38,25 @@ def test_ticket_items(code, data, unit_type, expected_points, expected_tickets):
     result = score_item(ITEMS[code], data, {}, unit_type, [])
     assert result["points"] == expected_points and result["tickets"] == expected_tickets
     assert result["deduction"] == ITEMS[code]["max"] - expected_points
+
+
+@pytest.mark.parametrize("days, average, limit, expected", [
+    (3.0, 4.0, 5.0, 6), (5.0, 4.0, 5.0, 6), (5.99, 4.0, 5.0, 6), (6.0, 4.0, 5.0, 5.5),   # baseline = the limit
+    (7.5, 7.0, 5.0, 6), (8.0, 7.0, 5.0, 5.5), (9.2, 7.0, 5.0, 5),                       # baseline = the average
+    (30.0, 4.0, 5.0, 0), (None, 4.0, 5.0, 6), (8.0, None, 5.0, 4.5), (8.0, 6.0, None, 5),
+])
+def test_handling_time_loses_half_a_point_per_full_day_over_the_longer_of_average_and_limit(days, average, limit, expected):
+    result = score_item(ITEMS["handling_time"], row(avg_handling_days=days, avg_limit_days=limit),
+                        {("avg_handling_days", "department"): average}, "department", [])
+    assert result["points"] == expected
+    assert result["baseline"] == (None if average is None and limit is None else max(v for v in (average, limit) if v is not None))
+
+
+def test_averages_are_per_unit_type():
+    """A district is measured against the districts' mean, not the departments'."""
+    averages = {("satisfaction_rate", "district"): 0.80, ("satisfaction_rate", "department"): 0.95}
+    assert score_item(ITEMS["satisfaction"], row(satisfaction_rate=0.80), averages, "district", [])["points"] == 10
+    assert score_item(ITEMS["satisfaction"], row(satisfaction_rate=0.80), averages, "department", [])["points"] == 2.5
 
 
 @pytest.mark.parametrize("rate, unit_type, expected", [
@@ -51,7 +72,7 @@ def test_leader_reading_loses_a_point_per_full_five_percent_below_its_threshold(
     (0.5, 0.9, 0),
 ])
 def test_satisfaction_loses_half_a_point_per_full_point_below_the_average(rate, average, expected):
-    result = score_item(ITEMS["satisfaction"], row(satisfaction_rate=rate), {"satisfaction_rate": average},
+    result = score_item(ITEMS["satisfaction"], row(satisfaction_rate=rate), {("satisfaction_rate", "department"): average},
                         "department", [])
     assert result["points"] == expected and result["average"] == average
 
