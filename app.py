@@ -21,6 +21,8 @@ from api.intelligence_pages import bp as intelligence_pages_bp
 from api.insights import bp as insights_api_bp
 from api.kpis import bp as kpis_api_bp
 from api.kpi_pages import bp as kpi_pages_bp
+from api.reports import bp as reports_api_bp
+from api.report_pages import bp as report_pages_bp
 from api.insights_pages import bp as insights_pages_bp
 from api.studio_pages import bp as studio_pages_bp
 from api.dashboard_pages import bp as dashboard_pages_bp
@@ -68,6 +70,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     csrf.exempt(attachments_api_bp)
     csrf.exempt(intelligence_api_bp)
     csrf.exempt(kpis_api_bp)
+    csrf.exempt(reports_api_bp)
     csrf.exempt(knowledge_api_bp)
     context.register(app)
     errors.register(app)
@@ -88,6 +91,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(insights_api_bp)
     app.register_blueprint(kpis_api_bp)
     app.register_blueprint(kpi_pages_bp)
+    app.register_blueprint(reports_api_bp)
+    app.register_blueprint(report_pages_bp)
     app.register_blueprint(insights_pages_bp)
     app.register_blueprint(knowledge_api_bp)
     app.register_blueprint(knowledge_pages_bp)

@@ -32,6 +32,8 @@ from .knowledge import KnowledgeCommands
 from .insights import InsightCommands
 from .kpis import KpiCommands
 from .scoring import ScoringCommands
+from .reports import ReportCommands
+from .cockpit import CockpitCommands
 from .ruleset_commands import RuleSetCommands
 from .runtime import TicketRun
 from .studio import StudioCommands
@@ -54,7 +56,7 @@ def _msg(code: str, zh: str, en: str) -> dict:
 class Hotline(RuleSetCommands, EscalationCommands, AuditCommands, AdminCommands, StudioCommands,
               AttachmentCommands, TaskAidCommands, MergeCommands, KnowledgeCommands, DuplicateCommands,
               DispatchModelCommands, InsightCommands, KpiCommands,
-              ScoringCommands):
+              ScoringCommands, ReportCommands, CockpitCommands):
     def __init__(self, session: Session, clock: Clock):
         self.session = session
         self.clock = clock

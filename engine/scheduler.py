@@ -2,7 +2,8 @@
 
 Each ticket's due timers fire in their own transaction. The ticket row is claimed with
 ``FOR UPDATE SKIP LOCKED``, so several schedulers can sweep side by side and each timer fires once.
-After the timers, the same sweep reminds units of knowledge-base entries past their review deadline
+Hourly, the periodic reports that fell due are issued and sent (``issue_reports``). After the
+timers, the same sweep reminds units of knowledge-base entries past their review deadline
 (``sweep_knowledge``) and runs the notification sweeps (warning lights, then outbound delivery), each
 in its own unit of work; see ``sweep_notifications``.
 """
@@ -77,6 +78,28 @@ def retrain_dispatch_models(db: Database, clock_for: Callable[[object], Clock], 
     return len(trained)
 
 
+def issue_reports(db: Database, clock_for: Callable[[object], Clock]) -> int:
+    """Issue the periodic reports that fell due (each in its own unit of work, so one failing report does
+    not hold back the others; a report another scheduler issued first is skipped)."""
+    from sqlalchemy.exc import IntegrityError
+    from .accounts import SYSTEM
+    from .reports import due_reports
+    with db.unit_of_work() as session:
+        due = due_reports(session, clock_for(session).now())
+    issued = 0
+    for city, kind, period in due:
+        try:
+            with db.unit_of_work() as session:
+                Hotline(session, clock_for(session)).issue_report(SYSTEM, city, kind, period)
+            issued += 1
+            log.info("report %s %s %s issued", city, kind, period)
+        except (IntegrityError, Conflict):
+            log.info("report %s %s %s was issued by another scheduler", city, kind, period)
+        except (OperationalError, DomainError) as exc:
+            log.warning("report %s %s %s could not be issued: %s", city, kind, period, exc)
+    return issued
+
+
 def sweep_notifications(db: Database, clock_for: Callable[[object], Clock], *, batch: int = 50,
                         channel: OutboundChannel | None = None) -> dict:
     """Warn tasks past their yellow point, then deliver due messages; each step in its own unit of work."""
@@ -107,5 +130,7 @@ def run_forever(db: Database, clock_for, *, interval: float, batch: int,
                       id="timer_sweep", max_instances=1, coalesce=True)
     scheduler.add_job(lambda: retrain_dispatch_models(db, clock_for), "cron", hour=2, minute=30,
                       id="dispatch_model_retraining", max_instances=1, coalesce=True)
+    scheduler.add_job(lambda: issue_reports(db, clock_for), "cron", minute=5, id="periodic_reports",
+                      max_instances=1, coalesce=True)
     log.info("%s sweeping every %ss", worker, interval)
     scheduler.start()
