@@ -11,6 +11,15 @@ STRINGS = {
     "score_rate": ("比率", "rate"), "score_threshold": ("标准", "threshold"), "score_average": ("平均", "average"),
     "score_evidence": ("依据", "evidence"), "score_scope_provincial": ("省级工单", "Provincial tickets"),
     "score_scope_city": ("市级工单", "City tickets"),
+    "reports": ("分析报告", "Reports"), "cockpit": ("领导驾驶舱", "Leaders' cockpit"),
+    "report_kind": ("报告", "Report"), "report_period": ("周期", "Period"), "report_actions": ("下载与签发", "Download and issue"),
+    "report_period_day": ("年-月-日", "YYYY-MM-DD"), "report_period_week": ("年-W周，如 2026-W48", "YYYY-Www, e.g. 2026-W48"),
+    "report_period_month": ("年-月", "YYYY-MM"), "report_issue": ("签发并推送", "Issue and send"),
+    "report_issued": ("报告已签发并推送给报送对象", "The report was issued and sent to its recipients"),
+    "report_issued_list": ("已签发的报告", "Issued reports"), "report_issued_at": ("签发时间", "Issued at"),
+    "report_recipients": ("报送对象", "Recipients"), "report_none_issued": ("尚未签发报告", "No report issued yet"),
+    "report_generated": ("生成于", "Generated"), "report_no_rows": ("无数据", "No data"), "report_month": ("月份", "Month"),
+    "download_xlsx": ("下载Excel", "Download Excel"), "download_pdf": ("下载PDF", "Download PDF"),
     "kpis": ("单位考核指标", "Unit KPIs"), "kpi_by": ("分组", "Group by"), "kpi_by_unit": ("按单位", "By unit"),
     "kpi_by_request_type": ("按单位和诉求类型", "By unit and request type"), "kpi_tickets": ("计入工单", "Tickets counted"),
     "kpi_rule_received": ("按受理时间计入周期", "Tickets count in the period they were received"),
@@ -225,7 +234,8 @@ TRIGGER_NAMES = {
     "poor_reply": ("答复敷衍、答非所问", "Hollow or false reply"), "major": ("其他重大复杂疑难问题", "Other major matter"),
 }
 MESSAGE_KINDS = {"task": ("新任务", "New task"), "warning": ("临期预警", "Due soon"), "overdue": ("已超时", "Overdue"),
-                 "escalation": ("升级督办", "Escalation"), "knowledge_review": ("知识库复核", "Knowledge review")}
+                 "escalation": ("升级督办", "Escalation"), "knowledge_review": ("知识库复核", "Knowledge review"),
+                 "report": ("分析报告", "Report")}
 
 EVENT_NAMES = {"ticket_created": ("受理登记", "Ticket created"), "decision_evaluated": ("规则判定", "Rule decision"),
                "task_created": ("生成任务", "Task created"), "task_completed": ("完成任务", "Task completed"),
