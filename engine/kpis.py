@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 
 from .cities import LIFECYCLE_PROCESS, calendar_for, city_raw
 from .models import Event, Ticket
-from .ticket_facts import TICKET_COLUMNS, TicketFacts, cached_facts, improper_returns
+from .ticket_facts import TICKET_COLUMNS, TicketFacts, cached_facts, improper_returns, unit_hours
 
 DEFAULT_WEIGHTS = {"sign": 0.3, "on_time": 0.4, "satisfaction": 0.3}
 REPEAT_DAYS = 30
@@ -129,13 +129,12 @@ def _unit_kpis(unit: str, request_type, members: list[TicketFacts], settings: Kp
     signed = [f for f in members if unit in f.signed]
     signed_on_time = [f for f in signed if unit not in f.sign_overdue]
     on_time = [f for f in handled if not f.replied_late]
-    hours = [calendar.working_hours_between(f.first_dispatch[unit], f.replied_at) for f in handled
-             if unit in f.first_dispatch]
-    limits = [calendar.working_hours_between(f.first_dispatch[unit], f.handle_due[unit]) for f in handled
-              if unit in f.first_dispatch and unit in f.handle_due]
+    # working hours counted once per ticket on the city's calendar (cached with the facts)
+    derived = {f.id: (f.hours.get(unit) if f.hours else None) or unit_hours(f, unit, calendar) for f in members}
+    hours = [derived[f.id][0] for f in handled if derived[f.id][0] is not None]
+    limits = [derived[f.id][1] for f in handled if derived[f.id][1] is not None]
     day = calendar.working_hours.hours_per_day or 8.0
-    late_returns = [f for f in members if any(u == unit and calendar.working_hours_between(since, asked) > day
-                                              for u, since, asked in f.return_times)]
+    late_returns = [f for f in members if derived[f.id][2]]
     returns = sum(f.returns.get(unit, 0) for f in members)
     improper = [f for f in members if improper_returns(f, unit)]
     extensions = sum(f.extensions.get(unit, 0) for f in members)

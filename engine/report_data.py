@@ -21,8 +21,10 @@ from sqlalchemy.orm import Session
 from .cities import LIFECYCLE_PROCESS, effective_units, load_city
 from .clock import SHANGHAI
 from .models import Ticket
-from .ticket_facts import TICKET_COLUMNS, cached_facts
+from .ticket_facts import TICKET_COLUMNS, cached_facts, cached_terms
 
+LIGHT_COLUMNS = (Ticket.id, Ticket.number, Ticket.request_type, Ticket.received_at, Ticket.closed_at,
+                 Ticket.category, Ticket.unit_code, Ticket.citizen_phone, Ticket.address, Ticket.status)
 REQUEST_TYPE_NAMES = {"consult": "咨询", "help": "求助", "suggestion": "建议", "complaint": "投诉", "report": "举报",
                       "praise": "表扬"}
 
@@ -95,9 +97,11 @@ class ReportContext:
     def category_name(self, code: str | None) -> str:
         return self.category_names.get(code, code) if code else "（未分类）"
 
-    def received(self, start: date, end: date) -> list:
-        """Tickets received in [start, end], merged duplicates included (each is a citizen's request)."""
-        query = (select(*TICKET_COLUMNS).where(Ticket.city == self.city, Ticket.process == LIFECYCLE_PROCESS,
+    def received(self, start: date, end: date, *, light: bool = False) -> list:
+        """Tickets received in [start, end], merged duplicates included (each is a citizen's request).
+        ``light`` leaves the text out (for periods only counted and whose cached words are read)."""
+        columns = LIGHT_COLUMNS if light else TICKET_COLUMNS
+        query = (select(*columns).where(Ticket.city == self.city, Ticket.process == LIFECYCLE_PROCESS,
                                                Ticket.received_at >= moment(start),
                                                Ticket.received_at < moment(end + timedelta(days=1)))
                  .order_by(Ticket.id))
@@ -116,6 +120,12 @@ class ReportContext:
 
     def facts_and_terms(self, rows: list) -> tuple[dict, dict]:
         return cached_facts(self.session, self.city, rows, with_terms=True)
+
+    def facts_of(self, rows: list) -> dict:
+        return cached_facts(self.session, self.city, rows)[0]
+
+    def terms_of(self, rows: list) -> dict:
+        return cached_terms(self.session, self.city, rows)
 
     @cached_property
     def facts(self) -> dict:
@@ -148,10 +158,11 @@ class ReportContext:
 
 
 def hot_terms(terms: dict, ids: list[int], previous_terms: dict, previous_ids: list[int], top: int = 20) -> list[dict]:
-    """Keywords by the number of tickets using them, against the previous period's tickets (cached words)."""
-    from .ai.hotwords import HOT_STOP_WORDS
-    now = Counter(t for i in ids for t in terms.get(i, ()) if t not in HOT_STOP_WORDS and len(t) > 1)
-    before = Counter(t for i in previous_ids for t in previous_terms.get(i, ()))
+    """Keywords by the number of tickets using them, against the previous period's tickets (the cached
+    words: stop words and single characters are already left out)."""
+    from itertools import chain
+    now = Counter(chain.from_iterable(terms.get(i, ()) for i in ids))
+    before = Counter(chain.from_iterable(previous_terms.get(i, ()) for i in previous_ids))
     rows = []
     for term, count in now.most_common(top):
         rows.append({"term": term, "count": count, "previous": before.get(term, 0),
@@ -161,8 +172,9 @@ def hot_terms(terms: dict, ids: list[int], previous_terms: dict, previous_ids: l
 
 def rising_terms(terms: dict, ids: list[int], previous_terms: dict, previous_ids: list[int], *, top: int = 20,
                  min_count: int = 3, min_growth: float = 2.0) -> list[dict]:
-    now = Counter(t for i in ids for t in terms.get(i, ()) if len(t) > 1)
-    before = Counter(t for i in previous_ids for t in previous_terms.get(i, ()))
+    from itertools import chain
+    now = Counter(chain.from_iterable(terms.get(i, ()) for i in ids))
+    before = Counter(chain.from_iterable(previous_terms.get(i, ()) for i in previous_ids))
     found = [{"term": t, "count": c, "previous": before.get(t, 0), "growth": round((c + 1) / (before.get(t, 0) + 1), 2)}
              for t, c in now.items() if c >= min_count and (c + 1) / (before.get(t, 0) + 1) >= min_growth]
     found.sort(key=lambda r: (-r["growth"], -r["count"], r["term"]))

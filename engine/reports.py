@@ -197,6 +197,8 @@ class ReportCommands:
     def issued_reports(self, actor, city: str, kind_code: str | None = None, limit: int = 100) -> list[IssuedReport]:
         if not actor.has(*WIDE_ROLES, "system"):
             raise PermissionDenied()
+        if actor.city and actor.city != city:
+            raise NotFound(f"城市 {city} 没有可查看的报告", f"No reports of {city!r} for you")
         readable = [k.code for k in KINDS.values() if actor.has(*k.readers, "system")]
         query = select(IssuedReport).where(IssuedReport.city == city, IssuedReport.kind.in_(readable))
         if kind_code:

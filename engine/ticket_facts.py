@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session
 
 from .models import Event, Ticket, TicketFactsCache
 
-FORMAT = 2          # bump when the fold changes: older cached rows are folded again
-CHUNK = 2000
+FORMAT = 5          # bump when the fold changes: older cached rows are folded again
+CHUNK = 5000
+KEPT_WORDS = 24     # a ticket's most used words (of two or more characters) are what the hot words count
 TICKET_COLUMNS = (Ticket.id, Ticket.number, Ticket.request_type, Ticket.citizen_phone, Ticket.received_at,
                   Ticket.closed_at, Ticket.outcome, Ticket.title, Ticket.content, Ticket.category,
                   Ticket.unit_code, Ticket.channel, Ticket.address, Ticket.status, Ticket.handle_due_at)
@@ -56,6 +57,35 @@ class TicketFacts:
     reopened: int = 0
     tiers: list[int] = field(default_factory=list)
     read_by: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    # Working hours computed with the city's calendar when cached (``calendar_key`` says which calendar):
+    # unit -> [handling hours (dispatch to reply), prescribed limit hours, asked a return late (0/1)]
+    hours: dict[str, list] = field(default_factory=dict)
+    calendar_key: str | None = None
+
+
+def calendar_key(calendar) -> str:
+    """Names a calendar by its working periods and overrides: cached hours are recomputed when it changes."""
+    import hashlib
+    text_ = repr((calendar.working_hours.periods, sorted(calendar._overrides.items())))
+    return hashlib.sha256(text_.encode()).hexdigest()[:16]
+
+
+def unit_hours(f: TicketFacts, unit: str, calendar) -> list:
+    """[handling hours or None, limit hours or None, late return 0/1] of ``unit`` on this ticket."""
+    handling = limit = None
+    if unit in f.first_dispatch and f.unit == unit and f.replied_at:
+        handling = calendar.working_hours_between(f.first_dispatch[unit], f.replied_at)
+        if unit in f.handle_due:
+            limit = calendar.working_hours_between(f.first_dispatch[unit], f.handle_due[unit])
+    day = calendar.working_hours.hours_per_day or 8.0
+    late = int(any(u == unit and calendar.working_hours_between(since, asked) > day for u, since, asked in f.return_times))
+    return [handling, limit, late]
+
+
+def with_hours(f: TicketFacts, calendar, key: str) -> TicketFacts:
+    f.hours = {u: unit_hours(f, u, calendar) for u in dict.fromkeys(f.units)}
+    f.calendar_key = key
+    return f
 
 
 def _parse(value) -> datetime | None:
@@ -125,7 +155,8 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def facts_to_json(f: TicketFacts) -> dict:
-    return {"v": FORMAT, "units": f.units, "unit": f.unit,
+    """Compact: empty fields are left out (a month of a large city reads 100,000 of these)."""
+    full = {"units": f.units, "unit": f.unit,
             "first_dispatch": {u: _iso(t) for u, t in f.first_dispatch.items()},
             "signed": {u: _iso(t) for u, t in f.signed.items()}, "sign_overdue": sorted(f.sign_overdue),
             "handle_overdue_fired": sorted(f.handle_overdue_fired), "returns": dict(f.returns),
@@ -133,21 +164,25 @@ def facts_to_json(f: TicketFacts) -> dict:
             "approved_returns": f.approved_returns, "extensions": dict(f.extensions),
             "handle_due": {u: _iso(t) for u, t in f.handle_due.items()}, "replied_at": _iso(f.replied_at),
             "replied_late": f.replied_late, "sent_back": f.sent_back, "callbacks": f.callbacks,
-            "reopened": f.reopened, "tiers": f.tiers, "read_by": dict(f.read_by)}
+            "reopened": f.reopened, "tiers": f.tiers, "read_by": dict(f.read_by), "hours": f.hours,
+            "cal": f.calendar_key}
+    return {"v": FORMAT, **{k: v for k, v in full.items() if v}}
 
 
 def facts_from_json(ticket, raw: dict) -> TicketFacts:
     times = lambda d: {u: _parse(t) for u, t in d.items()}  # noqa: E731
+    get = raw.get
     return TicketFacts(
         ticket.id, ticket.number, ticket.request_type, ticket.citizen_phone, ticket.received_at, ticket.closed_at,
-        ticket.outcome, units=list(raw["units"]), unit=raw["unit"], first_dispatch=times(raw["first_dispatch"]),
-        signed=times(raw["signed"]), sign_overdue=set(raw["sign_overdue"]),
-        handle_overdue_fired=set(raw["handle_overdue_fired"]), returns=defaultdict(int, raw["returns"]),
-        return_times=[(u, _parse(a), _parse(b)) for u, a, b in raw["return_times"]],
-        approved_returns=list(raw["approved_returns"]), extensions=defaultdict(int, raw["extensions"]),
-        handle_due=times(raw["handle_due"]), replied_at=_parse(raw["replied_at"]), replied_late=raw["replied_late"],
-        sent_back=raw["sent_back"], callbacks=list(raw["callbacks"]), reopened=raw["reopened"],
-        tiers=list(raw["tiers"]), read_by=defaultdict(int, raw["read_by"]))
+        ticket.outcome, units=list(get("units", ())), unit=get("unit"), first_dispatch=times(get("first_dispatch", {})),
+        signed=times(get("signed", {})), sign_overdue=set(get("sign_overdue", ())),
+        handle_overdue_fired=set(get("handle_overdue_fired", ())), returns=defaultdict(int, get("returns", {})),
+        return_times=[(u, _parse(a), _parse(b)) for u, a, b in get("return_times", ())],
+        approved_returns=list(get("approved_returns", ())), extensions=defaultdict(int, get("extensions", {})),
+        handle_due=times(get("handle_due", {})), replied_at=_parse(get("replied_at")),
+        replied_late=get("replied_late", False), sent_back=get("sent_back", 0), callbacks=list(get("callbacks", ())),
+        reopened=get("reopened", 0), tiers=list(get("tiers", ())), read_by=defaultdict(int, get("read_by", {})),
+        hours=get("hours", {}), calendar_key=get("cal"))
 
 
 # -- the cache -------------------------------------------------------------------------------------
@@ -166,28 +201,53 @@ def _upsert(session: Session, rows: list[dict]) -> None:
     session.execute(statement, rows)
 
 
+def _kept_words(words: Counter) -> dict:
+    ranked = sorted((w for w in words if len(w) > 1), key=lambda w: (-words[w], -len(w), w))[:KEPT_WORDS]
+    return {w: words[w] for w in ranked}
+
+
+def _among(session: Session, column, ids: list[int]):
+    """``column IN ids``; on PostgreSQL one array parameter, not thousands of bound values."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy import BigInteger, any_, bindparam
+        from sqlalchemy.dialects.postgresql import ARRAY
+        return column == any_(bindparam(None, list(ids), type_=ARRAY(BigInteger)))
+    return column.in_(ids)
+
+
 def cached_facts(session: Session, city: str, tickets: list, *, with_terms: bool = False
                  ) -> tuple[dict[int, TicketFacts], dict[int, Counter]]:
     """The facts (and, if asked, the text's word counts) of ``tickets`` (rows with TICKET_COLUMNS), from
-    the cache where it is current, else folded from the events and cached."""
+    the cache where it is current, else folded from the events and cached, with their working hours
+    counted on the city's calendar."""
     from .ai.clustering import Record
     from .ai.hotwords import terms_of
+    from .cities import calendar_for
+    calendar = calendar_for(session, city)
+    key = calendar_key(calendar)
     facts: dict[int, TicketFacts] = {}
     terms: dict[int, Counter] = {}
     for start in range(0, len(tickets), CHUNK):
         chunk = tickets[start:start + CHUNK]
         ids = [t.id for t in chunk]
-        last = dict(session.execute(select(Event.ticket_id, func.max(Event.seq)).where(Event.ticket_id.in_(ids))
-                                    .group_by(Event.ticket_id)).all())
+        last = dict(session.execute(select(Event.ticket_id, func.max(Event.seq))
+                                    .where(_among(session, Event.ticket_id, ids)).group_by(Event.ticket_id)).all())
+        # The words are read only when asked for (or to keep them on a refolded row): JSON decoding is
+        # most of the cost of reading a month.
         cached = {row.ticket_id: row for row in session.execute(
             select(TicketFactsCache.ticket_id, TicketFactsCache.last_seq, TicketFactsCache.facts,
-                   TicketFactsCache.terms).where(TicketFactsCache.ticket_id.in_(ids)))}
+                   *((TicketFactsCache.terms,) if with_terms else ()))
+            .where(_among(session, TicketFactsCache.ticket_id, ids)))}
         stale = {t.id for t in chunk if t.id not in cached or cached[t.id].last_seq != last.get(t.id, 0)
-                 or (cached[t.id].facts or {}).get("v") != FORMAT}
+                 or (cached[t.id].facts or {}).get("v") != FORMAT or cached[t.id].facts.get("cal") != key}
+        old_terms = {} if with_terms else dict(session.execute(
+            select(TicketFactsCache.ticket_id, TicketFactsCache.terms).where(
+                TicketFactsCache.ticket_id.in_([i for i in stale if i in cached]))).all()) if stale else {}
         events: dict[int, list] = defaultdict(list)
         if stale:
             for e in session.execute(select(Event.ticket_id, Event.type, Event.at, Event.task_name, Event.data)
-                                     .where(Event.ticket_id.in_(stale)).order_by(Event.ticket_id, Event.seq)):
+                                     .where(_among(session, Event.ticket_id, list(stale)))
+                                     .order_by(Event.ticket_id, Event.seq)):
                 events[e.ticket_id].append(e)
         refreshed = []
         for t in chunk:
@@ -195,12 +255,13 @@ def cached_facts(session: Session, city: str, tickets: list, *, with_terms: bool
             if t.id not in stale:
                 facts[t.id] = facts_from_json(t, row.facts)
                 if with_terms:
-                    terms[t.id] = Counter(row.terms)
+                    terms[t.id] = row.terms          # a plain dict: word -> count
                 continue
-            folded = ticket_facts(t, events[t.id])
+            folded = with_hours(ticket_facts(t, events[t.id]), calendar, key)
             # The text never changes after intake: its words are segmented once (jieba is the slow part).
-            words = Counter(row.terms) if row is not None else terms_of(
-                Record(id=t.id, citizen=None, title=t.title or "", content=t.content or "", received_at=t.received_at))
+            kept = (row.terms if with_terms else old_terms.get(t.id)) if row is not None else None
+            words = dict(kept) if kept is not None else _kept_words(terms_of(
+                Record(id=t.id, citizen=None, title=t.title or "", content=t.content or "", received_at=t.received_at)))
             facts[t.id] = folded
             if with_terms:
                 terms[t.id] = words
@@ -208,3 +269,32 @@ def cached_facts(session: Session, city: str, tickets: list, *, with_terms: bool
                               "facts": facts_to_json(folded), "terms": dict(words)})
         _upsert(session, refreshed)
     return facts, terms
+
+
+def cached_terms(session: Session, city: str, tickets: list) -> dict[int, dict]:
+    """Only the words of ``tickets`` (rows with at least ``id``): a ticket's text never changes, so a cached
+    row is always current; tickets not cached yet are folded and cached first."""
+    terms: dict[int, dict] = {}
+    for start in range(0, len(tickets), CHUNK):
+        chunk = tickets[start:start + CHUNK]
+        terms.update(session.execute(select(TicketFactsCache.ticket_id, TicketFactsCache.terms).where(
+            _among(session, TicketFactsCache.ticket_id, [t.id for t in chunk]))).all())
+        missing = [t.id for t in chunk if t.id not in terms]
+        if missing:
+            rows = list(session.execute(select(*TICKET_COLUMNS).where(_among(session, Ticket.id, missing))))
+            terms.update(cached_facts(session, city, rows, with_terms=True)[1])
+    return terms
+
+
+def warm_facts(session: Session, since, limit: int = 200_000) -> int:
+    """Fold and cache the facts of the tickets changed since ``since`` (the scheduler's nightly job), so a
+    month-end report finds the cache current instead of folding the whole month at once."""
+    from .cities import LIFECYCLE_PROCESS
+    rows = list(session.execute(select(*TICKET_COLUMNS, Ticket.city).where(
+        Ticket.process == LIFECYCLE_PROCESS, Ticket.updated_at >= since).order_by(Ticket.id).limit(limit)))
+    by_city: dict[str, list] = defaultdict(list)
+    for row in rows:
+        by_city[row.city].append(row)
+    for city, members in by_city.items():
+        cached_facts(session, city, members)
+    return len(rows)

@@ -44,3 +44,20 @@ def test_the_cache_is_filled_reused_and_refreshed_when_an_event_is_added(as_user
         facts, _terms = cached_facts(session, "nantong", _rows(session, [created["id"]]))
         assert facts[created["id"]].read_by == {"nt_housing": 1}
         assert session.get(TicketFactsCache, created["id"]).last_seq == first_seq + 1
+
+
+def test_the_nightly_warm_up_folds_the_tickets_changed_lately(as_user, db):
+    from datetime import timedelta
+    from engine.ticket_facts import warm_facts
+    dispatcher = as_user("dispatcher")
+    dispatcher.set_clock("2025-11-03T09:00:00+08:00")
+    created = dispatcher.post("/api/v1/tickets", json={
+        "city": "nantong", "channel": "phone_12345", "request_type": "complaint", "title": "路灯不亮",
+        "content": "小区路灯坏了", "citizen": {"name": "张三", "phone": "13800001111"}}).get_json()
+    now = datetime(2025, 11, 3, 12, tzinfo=SHANGHAI)
+    with db.unit_of_work() as session:
+        assert warm_facts(session, now + timedelta(hours=1)) == 0          # nothing changed since then
+        assert session.get(TicketFactsCache, created["id"]) is None
+        assert warm_facts(session, now - timedelta(days=1)) == 1
+    with db.unit_of_work() as session:
+        assert session.get(TicketFactsCache, created["id"]).terms.get("路灯")
