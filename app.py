@@ -11,7 +11,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 from jinja2 import ChoiceLoader, FileSystemLoader
 
-from api import ai_cli, context, errors, i18n
+from api import ai_cli, context, errors, i18n, security
 from api.admin import bp as admin_api_bp
 from api.admin_pages import bp as admin_pages_bp
 from api.attachments import api_bp as attachments_api_bp, pages_bp as attachment_pages_bp
@@ -22,6 +22,7 @@ from api.insights import bp as insights_api_bp
 from api.kpis import bp as kpis_api_bp
 from api.kpi_pages import bp as kpi_pages_bp
 from api.reports import bp as reports_api_bp
+from api.privacy import bp as privacy_api_bp
 from api.report_pages import bp as report_pages_bp
 from api.insights_pages import bp as insights_pages_bp
 from api.studio_pages import bp as studio_pages_bp
@@ -71,11 +72,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     csrf.exempt(intelligence_api_bp)
     csrf.exempt(kpis_api_bp)
     csrf.exempt(reports_api_bp)
+    csrf.exempt(privacy_api_bp)
     csrf.exempt(knowledge_api_bp)
     context.register(app)
     errors.register(app)
     i18n.register(app)
     register_error_pages(app)
+    security.register(app)    # headers, Secure cookies, sign-in throttling (after CSRFProtect)
     app.register_blueprint(api_bp)
     app.register_blueprint(escalation_bp)
     app.register_blueprint(escalation_pages_bp)
@@ -92,6 +95,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(kpis_api_bp)
     app.register_blueprint(kpi_pages_bp)
     app.register_blueprint(reports_api_bp)
+    app.register_blueprint(privacy_api_bp)
     app.register_blueprint(report_pages_bp)
     app.register_blueprint(insights_pages_bp)
     app.register_blueprint(knowledge_api_bp)
@@ -172,8 +176,10 @@ def register_cli(app: Flask) -> None:
             from engine.scheduler import sweep
             click.echo(f"fired {sweep(db, _clock_for(app), batch=settings.scheduler_batch, channel=channel)}")
             return
+        from engine.attachments import AttachmentStore
         run_forever(db, _clock_for(app), interval=settings.scheduler_interval, batch=settings.scheduler_batch,
-                    channel=channel)
+                    channel=channel,
+                    attachment_store=AttachmentStore(settings.attachment_dir, settings.max_attachment_bytes))
 
     calendar_group = click.Group("calendar", help="Working-calendar overrides (holidays, make-up days).")
 
@@ -250,11 +256,29 @@ def register_cli(app: Flask) -> None:
         end = (until.replace(tzinfo=SHANGHAI) if until else start + timedelta(days=36500))
         reports = facade_call(lambda h: h.replay_period(cli_admin, city, start, end))
         for r in reports:
-            status = "verified" if r["verified"] else f"DIFFERS {json.dumps(r['first_difference'], ensure_ascii=False)}"
+            if r["verified"]:
+                status = "verified"
+            elif not r["replay_verified"]:
+                status = f"DIFFERS {json.dumps(r['first_difference'], ensure_ascii=False)}"
+            else:
+                status = f"CHAIN BROKEN {json.dumps(r['chain']['first_broken'], ensure_ascii=False)}"
             click.echo(f"{r['number']}  steps={r['steps']}  {status}")
         bad = sum(not r["verified"] for r in reports)
         click.echo(f"{len(reports)} tickets, {len(reports) - bad} verified, {bad} differ")
         if bad:
+            raise SystemExit(1)
+
+    @app.cli.command("verify-chain")
+    @click.option("--city", default=None)
+    def verify_chain_command(city):
+        """Check the hash chain of every ticket's log and of the administrative log; print the digest."""
+        result = facade_call(lambda h: h.verify_chains(cli_admin, city))
+        for b in result["broken"]:
+            click.echo(f"{b['number'] or b['ticket_id']}  BROKEN at seq {b['seq']} ({b['reason']})")
+        if not result["admin_log"]["verified"]:
+            click.echo(f"admin log BROKEN at {json.dumps(result['admin_log']['first_broken'], ensure_ascii=False)}")
+        click.echo(f"{result['logs']} logs, {len(result['broken'])} broken; digest {result['digest']}")
+        if not result["verified"]:
             raise SystemExit(1)
 
     for group in (db_group, city_group, demo_group, user_group, calendar_group, rules_group):

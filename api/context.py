@@ -105,9 +105,27 @@ def require_roles(*roles):
     return decorate
 
 
+SSO_SECRET_HEADER = "X-Hotline-Proxy-Secret"
+
+
+def sso_username() -> str | None:
+    """The user an identity-aware proxy (OIDC) signed in, when one is configured: its user header counts
+    only together with the shared secret the proxy adds, so a client cannot name itself. The proxy must
+    strip both headers from what clients send."""
+    import hmac
+    conf = settings()
+    if not conf.sso_user_header:
+        return None
+    secret = request.headers.get(SSO_SECRET_HEADER, "")
+    if not hmac.compare_digest(secret.encode(), (conf.sso_proxy_secret or "").encode()):
+        return None
+    return (request.headers.get(conf.sso_user_header) or "").strip() or None
+
+
 def page_principal():
-    """The principal of the browser session, or None."""
-    username = cookie_session.get("user")
+    """The principal of the browser session (or of the identity-aware proxy), or None. The proxy's user
+    must exist here: roles and units are still managed by this platform's administrators."""
+    username = cookie_session.get("user") or sso_username()
     if not username:
         return None
     return accounts.principal_for_username(session(), username)

@@ -21,6 +21,7 @@ STATUS = {
     E.AuthenticationFailed: 401,
     E.PermissionDenied: 403,
     E.WorkflowFailed: 422,
+    E.TooManyAttempts: 429,
 }
 
 HTTP_MESSAGES = {

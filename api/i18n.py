@@ -138,6 +138,10 @@ STRINGS = {
                                                           "(holiday schedule not yet published: provisional)"),
     "created": ("工单已创建", "Ticket created"), "completed": ("任务已提交", "Task completed"),
     "login_failed": ("用户名或密码错误", "Wrong username or password"), "kind": ("类别", "Kind"),
+    # api/security.py: sign-in throttling ({wait} is wait_minutes or wait_seconds)
+    "too_many_logins": ("登录失败次数过多，请{wait}后再试", "Too many failed sign-ins; try again in {wait}"),
+    "too_many_requests": ("请求过于频繁，请{wait}后再试", "Too many requests; try again in {wait}"),
+    "wait_minutes": ("{n}分钟", "{n} min"), "wait_seconds": ("{n}秒", "{n} s"),
     "event": ("事件", "Event"), "directive": ("指令", "Directive"), "outcome": ("办理结果", "Outcome"),
     "scope": ("受理范围", "Scope"), "direct_answer": ("直接答复内容（咨询类）", "Direct answer (consultations)"),
     "open_tasks": ("当前任务", "Open tasks"), "search": ("搜索", "Search"), "number": ("工单编号", "Number"),

@@ -5,9 +5,11 @@ queries (open tasks, deployment versions, tickets), not N of each.
 """
 from __future__ import annotations
 
+from flask import g, has_request_context, request
 from sqlalchemy import select
 
 from engine.lights import light, ticket_light
+from engine.personal_data import citizen_views
 from engine.models import Deployment, TaskRow, Ticket
 
 TICKET_COLUMNS = ("id", "number", "city", "process", "kind", "status", "channel", "request_type", "title", "content", "address",
@@ -29,10 +31,14 @@ def ticket_dicts(session, tickets: list[Ticket], now) -> list[dict]:
     deployment_ids = {t.deployment_id for t in tickets}
     versions = dict(session.execute(select(Deployment.id, Deployment.version)
                                     .where(Deployment.id.in_(deployment_ids))).all()) if deployment_ids else {}
+    # The citizen's name and phone, unmasked only for those who need them; each unmasked view is logged.
+    actor = g.get("principal") if has_request_context() else None
+    citizens = citizen_views(session, actor, tickets, now,
+                             f"{request.method} {request.path}" if has_request_context() else "internal")
     return [{
         **{c: getattr(ticket, c) for c in TICKET_COLUMNS},
         "unit": ticket.unit_code,
-        "citizen": {"name": ticket.citizen_name, "phone": ticket.citizen_phone},
+        "citizen": citizens[ticket.id],
         "light": ticket_light(now, ticket, open_tasks.get(ticket.id)),
         "deployment_version": versions.get(ticket.deployment_id),
     } for ticket in tickets]

@@ -60,6 +60,7 @@ class TicketCreate(Strict):
 class CitizenOut(Schema):
     name = fields.String(allow_none=True)
     phone = fields.String(allow_none=True)
+    masked = fields.Boolean(metadata={"description": "true when you see 138****1234: not the centre, not handling it"})
 
 
 class TicketOut(Schema):
@@ -327,8 +328,10 @@ class ReplayOut(Schema):
     number = fields.String()
     deployment_version = fields.Integer()
     steps = fields.Integer()
-    verified = fields.Boolean()
+    verified = fields.Boolean(metadata={"description": "every replayed step matches and every hash link holds"})
+    replay_verified = fields.Boolean()
     first_difference = fields.Dict(allow_none=True)
+    chain = fields.Dict(metadata={"description": "the hash chain: verified, events, first_broken {seq, reason}"})
 
 
 class MessageQuery(Schema):

@@ -69,6 +69,10 @@ class AttachmentStore:
             raise NotFound("附件不存在", "Attachment not found")
         return (self.directory / key[:2] / key).read_bytes()
 
+    def delete(self, key: str) -> None:
+        if re.fullmatch(r"[0-9a-f]{32}", key):
+            (self.directory / key[:2] / key).unlink(missing_ok=True)
+
 
 def _invalid(code: str, zh: str, en: str):
     return field_error("file", code, zh, en, message_zh=zh, message_en=en)
@@ -118,6 +122,9 @@ class AttachmentCommands:
         if attachment is None:
             raise NotFound("附件不存在", "Attachment not found")
         self.get_ticket(actor, attachment.ticket_id)   # same 404 when the ticket is not the actor's
+        if attachment.purged_at is not None:
+            raise NotFound(f"附件已于{attachment.purged_at:%Y-%m-%d}按保存期限删除",
+                           f"The file was deleted on {attachment.purged_at:%Y-%m-%d} at the end of its retention")
         data = store.read(attachment.storage_key)
         if hashlib.sha256(data).hexdigest() != attachment.sha256:
             raise NotFound("附件已损坏", "The stored file does not match its checksum")

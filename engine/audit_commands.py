@@ -23,15 +23,49 @@ class AuditCommands:
     def replay(self, actor: Principal, ticket_id: int) -> dict:
         """Re-execute a ticket from its first event on its pinned deployment and compare every step."""
         self._require(actor, "auditor", "admin", "supervisor")
+        return self._verified(self.get_ticket(actor, ticket_id))
+
+    def _verified(self, ticket: Ticket) -> dict:
+        """Replay plus the hash chain: verified only when every step reproduces and every link holds."""
+        from .audit_chain import verify_chain
         from .replay import replay_ticket
-        return replay_ticket(self.session, self.get_ticket(actor, ticket_id))
+        report = replay_ticket(self.session, ticket)
+        report["replay_verified"] = report["verified"]
+        report["chain"] = verify_chain(self.session, ticket.id)
+        report["verified"] = report["verified"] and report["chain"]["verified"]
+        return report
 
     def replay_period(self, actor: Principal, city: str, since: datetime, until: datetime) -> list[dict]:
         self._require(actor, "auditor", "admin")
-        from .replay import replay_ticket
         tickets = self.session.scalars(select(Ticket).where(Ticket.city == city, Ticket.received_at >= since,
                                                             Ticket.received_at < until).order_by(Ticket.id))
-        return [replay_ticket(self.session, t) for t in tickets]
+        return [self._verified(t) for t in tickets]
+
+    def personal_data_views(self, actor: Principal, ticket_id: int) -> list:
+        """Who was shown this ticket's citizen unmasked, when and where (auditors, administrators)."""
+        self._require(actor, "auditor", "admin")
+        from .personal_data import views_of
+        return views_of(self.session, self.get_ticket(actor, ticket_id).id)
+
+    def verify_chains(self, actor: Principal, city: str | None = None) -> dict:
+        """Every log's hash chain (each ticket's, and the administrative log), the broken ones, and one
+        digest over all heads for the auditor to keep outside the system."""
+        self._require(actor, "auditor", "admin")
+        from .audit_chain import chain_digest, verify_chain
+        query = select(Ticket.id, Ticket.number).order_by(Ticket.id)
+        if city:
+            query = query.where(Ticket.city == city)
+        broken, heads, count = [], [], 0
+        for ticket_id, number in self.session.execute(query):
+            result = verify_chain(self.session, ticket_id)
+            count += 1
+            heads.append((ticket_id, result.get("head")))
+            if not result["verified"]:
+                broken.append({"ticket_id": ticket_id, "number": number, **result["first_broken"]})
+        admin = verify_chain(self.session, None)
+        heads.append(("admin", admin.get("head")))
+        return {"logs": count + 1, "broken": broken, "admin_log": admin, "digest": chain_digest(heads),
+                "verified": not broken and admin["verified"]}
 
     def ticket_diagram(self, actor: Principal, ticket_id: int) -> dict:
         """The BPMN of the ticket's process in its pinned deployment, with completed and active elements."""

@@ -31,6 +31,18 @@ class Settings:
     # Attachments: where the bytes are kept (outside the web root) and the largest file accepted.
     attachment_dir: str = str(INSTANCE_DIR / "attachments")
     max_attachment_bytes: int = 5 * 1024 * 1024
+    # Web security (api/security.py): Secure cookies + HSTS when served over HTTPS; how many reverse
+    # proxies in front are trusted for X-Forwarded-For/-Proto; sign-in throttling and the per-IP limit of
+    # the unauthenticated endpoints (0 = off). The counters are per process.
+    secure_cookies: bool = False
+    proxy_hops: int = 0
+    login_max_failures: int = 5
+    login_window_seconds: int = 900
+    public_rate_per_minute: int = 120
+    # External sign-in (OIDC through a reverse proxy such as oauth2-proxy or Keycloak's gatekeeper): the
+    # header naming the signed-in user, trusted only with the proxy's shared secret (api/context.py).
+    sso_user_header: str | None = None
+    sso_proxy_secret: str | None = None
 
     @classmethod
     def from_env(cls, env=None) -> "Settings":
@@ -51,6 +63,23 @@ class Settings:
             if value <= 0:
                 problems.append(f"{name} must be positive")
             return value
+
+        def count(name, default):
+            """A whole number that may be 0 (0 turns the feature off)."""
+            try:
+                value = int(env.get(name, default))
+            except ValueError:
+                problems.append(f"{name} must be a whole number")
+                return int(default)
+            if value < 0:
+                problems.append(f"{name} must not be negative")
+            return value
+
+        def flag(name, default="0"):
+            value = env.get(name, default).strip().lower()
+            if value not in ("0", "1", "true", "false", "yes", "no", "on", "off"):
+                problems.append(f"{name} must be 1 or 0")
+            return value in ("1", "true", "yes", "on")
 
         language = env.get("HOTLINE_LANGUAGE", "zh")
         if language not in ("zh", "en"):
@@ -78,7 +107,16 @@ class Settings:
             sms_url=sms_url,
             attachment_dir=env.get("HOTLINE_ATTACHMENT_DIR") or str(INSTANCE_DIR / "attachments"),
             max_attachment_bytes=number("HOTLINE_MAX_ATTACHMENT_BYTES", str(5 * 1024 * 1024), int),
+            secure_cookies=flag("HOTLINE_SECURE_COOKIES"),
+            proxy_hops=count("HOTLINE_PROXY_HOPS", "0"),
+            login_max_failures=number("HOTLINE_LOGIN_MAX_FAILURES", "5", int),
+            login_window_seconds=number("HOTLINE_LOGIN_WINDOW_SECONDS", "900", int),
+            public_rate_per_minute=count("HOTLINE_PUBLIC_RATE_PER_MINUTE", "120"),
+            sso_user_header=env.get("HOTLINE_SSO_USER_HEADER") or None,
+            sso_proxy_secret=env.get("HOTLINE_SSO_PROXY_SECRET") or None,
         )
+        if settings.sso_user_header and not settings.sso_proxy_secret:
+            problems.append("HOTLINE_SSO_USER_HEADER needs HOTLINE_SSO_PROXY_SECRET (the proxy's shared secret)")
         if problems:
             raise ValidationFailed("配置有误：" + "；".join(problems), "Bad configuration: " + "; ".join(problems),
                                    details=problems)

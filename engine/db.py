@@ -37,7 +37,16 @@ def make_engine(url: str, **kwargs) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
+    _fast_json_for_psycopg()
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _fast_json_for_psycopg() -> None:
+    """Decode PostgreSQL JSON with orjson: a month's report reads 100,000 cached facts, and Python's
+    json module was a third of that time. The values are the same plain dicts and lists."""
+    import orjson
+    from psycopg.types.json import set_json_loads
+    set_json_loads(orjson.loads)
 
 
 class Database:
@@ -45,6 +54,8 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        from .audit_chain import install
+        install(self.sessions)          # every event gets its chained hash when flushed
 
     @property
     def is_postgres(self) -> bool:

@@ -90,3 +90,16 @@ def field_error(field: str, code: str, zh: str, en: str, *, message_zh: str | No
     """A validation error about one field, in the shape the task forms and schemas use."""
     return ValidationFailed(message_zh or ValidationFailed.message_zh, message_en or ValidationFailed.message_en,
                             details={field: [{"code": code, "message_zh": zh, "message_en": en}]})
+
+
+class TooManyAttempts(DomainError):
+    """Too many failed sign-ins or requests from one client; ``retry_after`` is the wait in seconds (the
+    web layer answers 429 with a Retry-After header)."""
+    code = "too_many_attempts"
+    message_zh = "尝试次数过多，请稍后再试"
+    message_en = "Too many attempts; try again later"
+
+    def __init__(self, message_zh: str | None = None, message_en: str | None = None, *, retry_after: int = 60,
+                 details=None):
+        self.retry_after = max(1, int(retry_after))
+        super().__init__(message_zh, message_en, details={"retry_after": self.retry_after, **(details or {})})

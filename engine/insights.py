@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from .accounts import Principal
 from .ai import clustering, hotwords
+from .personal_data import mask_name, mask_phone
 from .cities import LIFECYCLE_PROCESS, effective_units, load_city
 from .clock import SHANGHAI
 from .errors import field_error
@@ -31,19 +32,6 @@ def category_names(city: str) -> dict[str, tuple[str, str]]:
     from .dispatch_model import city_categories
     return {c["code"]: (c.get("name_zh") or c.get("name") or c["code"], c.get("name_en") or c["code"])
             for c in city_categories(city)}
-
-
-def mask_phone(phone: str | None) -> str | None:
-    """138****1111: enough to tell callers apart on a report, not enough to call them."""
-    digits = re.sub(r"\D", "", phone or "")
-    if not digits:
-        return None
-    return digits[:3] + "****" + digits[-4:] if len(digits) >= 8 else digits[:1] + "*" * (len(digits) - 1)
-
-
-def mask_name(name: str | None) -> str | None:
-    name = (name or "").strip()
-    return name[:1] + "*" * (len(name) - 1) if len(name) > 1 else (name or None)
 
 
 def buckets(start: date, end: date, period: str) -> list[tuple[date, date]]:

@@ -62,10 +62,11 @@ class MergeCommands:
         return child
 
     def merged_tickets(self, actor: Principal, ticket_id: int) -> list[Ticket]:
-        """The tickets merged into this master ticket, oldest first."""
+        """The tickets merged into this master ticket that the actor may see, oldest first (a unit handling
+        the master does not see the merged tickets' citizens: they were never dispatched to it)."""
         master = self.get_ticket(actor, ticket_id)
-        return list(self.session.scalars(select(Ticket).where(Ticket.merged_into_id == master.id)
-                                         .order_by(Ticket.id)))
+        return [t for t in self.session.scalars(select(Ticket).where(Ticket.merged_into_id == master.id)
+                                                .order_by(Ticket.id)) if self._can_view(actor, t)]
 
     def forward_master_reply(self, run: TicketRun) -> int:
         """After a command on a master ticket: send its reply, if one was just recorded, to every ticket

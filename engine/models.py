@@ -188,6 +188,8 @@ class Event(Base):
     deployment_id: Mapped[int | None] = mapped_column(ForeignKey("deployments.id"))
     task_name: Mapped[str | None] = mapped_column(String(80))
     data: Mapped[dict] = mapped_column(JSON, default=dict)
+    # sha256 over the content and the previous event's hash in the same log (engine/audit_chain.py)
+    hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class User(Base):
@@ -252,6 +254,7 @@ class Attachment(Base):
     storage_key: Mapped[str] = mapped_column(String(40), unique=True)
     uploaded_by: Mapped[str] = mapped_column(String(80))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)   # the bytes were deleted at retention end
 
 
 class CitySetting(Base):
@@ -395,3 +398,15 @@ class IssuedReport(Base):
     issued_by: Mapped[str] = mapped_column(String(80))
     data: Mapped[dict] = mapped_column(JSON)
     recipients: Mapped[list] = mapped_column(JSON, default=list)
+
+
+class PersonalDataView(Base):
+    """Someone was shown a citizen's unmasked name and phone (engine/personal_data.py): who, when, where."""
+    __tablename__ = "personal_data_views"
+    __table_args__ = (Index("ix_personal_data_views_ticket", "ticket_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    username: Mapped[str] = mapped_column(String(80))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    purpose: Mapped[str] = mapped_column(String(120))        # the page or endpoint that showed it

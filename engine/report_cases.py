@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from .cases import CONSULTATION, SUPERVISION
-from .insights import mask_phone
+from .personal_data import mask_phone
 from .models import Event, Ticket, TicketLink
 from .report_data import ReportContext, col, metric, metrics, moment, table, ticket_ref
 
@@ -37,7 +37,7 @@ def _unresolved(ctx: ReportContext, row) -> bool:
 def chokepoint(ctx: ReportContext) -> list[dict]:
     window_start = ctx.end - timedelta(days=CHOKEPOINT_WINDOW_DAYS - 1)
     rows = ctx.received(window_start, ctx.end)
-    ctx.chokepoint_facts, _terms = ctx.facts_and_terms(rows)
+    ctx.chokepoint_facts = ctx.facts_of(rows)
     by_person: dict[tuple, list] = defaultdict(list)
     by_matter: dict[tuple, list] = defaultdict(list)
     for r in rows:

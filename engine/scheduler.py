@@ -100,6 +100,29 @@ def issue_reports(db: Database, clock_for: Callable[[object], Clock]) -> int:
     return issued
 
 
+def warm_report_facts(db: Database, clock_for: Callable[[object], Clock], *, days: int = 2) -> int:
+    """Nightly: fold the facts of the tickets that changed lately into the cache (own unit of work)."""
+    from datetime import timedelta
+    from .ticket_facts import warm_facts
+    try:
+        with db.unit_of_work() as session:
+            return warm_facts(session, clock_for(session).now() - timedelta(days=days))
+    except (OperationalError, DomainError) as exc:
+        log.warning("warming the report facts failed: %s", exc)
+        return 0
+
+
+def purge_attachments(db: Database, clock_for: Callable[[object], Clock], store) -> int:
+    """Nightly: attachments past their city's retention lose their bytes (own unit of work)."""
+    from .retention import purge_expired_attachments
+    try:
+        with db.unit_of_work() as session:
+            return purge_expired_attachments(session, clock_for(session), store)
+    except (OperationalError, DomainError) as exc:
+        log.warning("attachment retention purge failed: %s", exc)
+        return 0
+
+
 def sweep_notifications(db: Database, clock_for: Callable[[object], Clock], *, batch: int = 50,
                         channel: OutboundChannel | None = None) -> dict:
     """Warn tasks past their yellow point, then deliver due messages; each step in its own unit of work."""
@@ -121,7 +144,7 @@ def sweep_notifications(db: Database, clock_for: Callable[[object], Clock], *, b
 
 
 def run_forever(db: Database, clock_for, *, interval: float, batch: int,
-                channel: OutboundChannel | None = None) -> None:
+                channel: OutboundChannel | None = None, attachment_store=None) -> None:
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     scheduler = BlockingScheduler(timezone="Asia/Shanghai")
@@ -132,5 +155,10 @@ def run_forever(db: Database, clock_for, *, interval: float, batch: int,
                       id="dispatch_model_retraining", max_instances=1, coalesce=True)
     scheduler.add_job(lambda: issue_reports(db, clock_for), "cron", minute=5, id="periodic_reports",
                       max_instances=1, coalesce=True)
+    scheduler.add_job(lambda: warm_report_facts(db, clock_for), "cron", hour=1, minute=30, id="report_facts",
+                      max_instances=1, coalesce=True)
+    if attachment_store is not None:
+        scheduler.add_job(lambda: purge_attachments(db, clock_for, attachment_store), "cron", hour=3, minute=15,
+                          id="attachment_retention", max_instances=1, coalesce=True)
     log.info("%s sweeping every %ss", worker, interval)
     scheduler.start()

@@ -2,6 +2,10 @@
 // block the page embeds; the same numbers are in the tables next to each chart.
 (function () {
   "use strict";
+  // Choosing a city reloads the page (here, not in an inline onchange: the Content-Security-Policy blocks those).
+  document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+    select.addEventListener("change", function () { select.form.submit(); });
+  });
   if (typeof echarts === "undefined") { return; }
   var data = JSON.parse(document.getElementById("dashboard-data").textContent);
   var c = data.charts, L = data.labels;

@@ -1,9 +1,12 @@
 """Replay: an auditor re-executes a ticket from its first event and every step is compared."""
 from __future__ import annotations
 
-from sqlalchemy import select
+import json
 
-from engine.models import Event
+from sqlalchemy import select, update
+
+from engine.models import Event, Ticket
+from tests.api.tamper_support import tamper
 from tests.conftest import complaint
 
 
@@ -52,10 +55,26 @@ def test_a_tampered_record_is_found_at_its_step(as_user, app):
     with app.extensions["hotline_db"].unit_of_work() as session:
         event = session.scalar(select(Event).where(Event.ticket_id == ticket["id"], Event.type == "task_completed",
                                                    Event.task_name == "callback"))
-        event.data = {**event.data, "form": {"satisfied": False, "unit_at_fault": True, "comment": None}}
+        data = {**event.data, "form": {"satisfied": False, "unit_at_fault": True, "comment": None}}
+        tamper(session, "UPDATE events SET data = :data WHERE id = :id", data=json.dumps(data), id=event.id)
     report = as_user("auditor").get(f"/api/v1/tickets/{ticket['id']}/replay").get_json()
-    assert report["verified"] is False
+    assert report["verified"] is False and report["replay_verified"] is False
     assert report["first_difference"]["task_name"] == "callback" and report["first_difference"]["step"] == 14
+    assert report["chain"]["first_broken"] == {**report["chain"]["first_broken"], "seq": event.seq,
+                                               "reason": "hash_mismatch"}
+
+
+def test_a_stored_state_changed_behind_the_engine_is_found(as_user, app):
+    """The instance row says the ticket went to another unit; the log does not: replay differs at the end."""
+    ticket = full_history(as_user)
+    with app.extensions["hotline_db"].unit_of_work() as session:
+        state = session.scalar(select(Ticket.workflow_state).where(Ticket.id == ticket["id"]))
+        assert '"nt_chongchuan"' in state
+        session.execute(update(Ticket).where(Ticket.id == ticket["id"])
+                        .values(workflow_state=state.replace('"nt_chongchuan"', '"nt_housing"')))
+    report = as_user("auditor").get(f"/api/v1/tickets/{ticket['id']}/replay").get_json()
+    assert report["verified"] is False and report["chain"]["verified"] is True
+    assert report["first_difference"] is not None
 
 
 def test_only_auditors_admins_and_supervisors_replay(as_user):
