@@ -225,27 +225,29 @@ def cached_facts(session: Session, city: str, tickets: list, *, with_terms: bool
     from .cities import calendar_for
     calendar = calendar_for(session, city)
     key = calendar_key(calendar)
+    session.flush()                   # the reads below go straight to the connection (no ORM rows)
+    read = session.connection().execute
     facts: dict[int, TicketFacts] = {}
     terms: dict[int, Counter] = {}
     for start in range(0, len(tickets), CHUNK):
         chunk = tickets[start:start + CHUNK]
         ids = [t.id for t in chunk]
-        last = dict(session.execute(select(Event.ticket_id, func.max(Event.seq))
+        last = dict(read(select(Event.ticket_id, func.max(Event.seq))
                                     .where(_among(session, Event.ticket_id, ids)).group_by(Event.ticket_id)).all())
         # The words are read only when asked for (or to keep them on a refolded row): JSON decoding is
         # most of the cost of reading a month.
-        cached = {row.ticket_id: row for row in session.execute(
+        cached = {row.ticket_id: row for row in read(
             select(TicketFactsCache.ticket_id, TicketFactsCache.last_seq, TicketFactsCache.facts,
                    *((TicketFactsCache.terms,) if with_terms else ()))
             .where(_among(session, TicketFactsCache.ticket_id, ids)))}
         stale = {t.id for t in chunk if t.id not in cached or cached[t.id].last_seq != last.get(t.id, 0)
                  or (cached[t.id].facts or {}).get("v") != FORMAT or cached[t.id].facts.get("cal") != key}
-        old_terms = {} if with_terms else dict(session.execute(
+        old_terms = {} if with_terms else dict(read(
             select(TicketFactsCache.ticket_id, TicketFactsCache.terms).where(
                 TicketFactsCache.ticket_id.in_([i for i in stale if i in cached]))).all()) if stale else {}
         events: dict[int, list] = defaultdict(list)
         if stale:
-            for e in session.execute(select(Event.ticket_id, Event.type, Event.at, Event.task_name, Event.data)
+            for e in read(select(Event.ticket_id, Event.type, Event.at, Event.task_name, Event.data)
                                      .where(_among(session, Event.ticket_id, list(stale)))
                                      .order_by(Event.ticket_id, Event.seq)):
                 events[e.ticket_id].append(e)
