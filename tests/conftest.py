@@ -178,3 +178,26 @@ def complaint(**overrides) -> dict:
                "citizen": {"name": "张三", "phone": "13800001111"}, "address": "崇川区某路1号"}
     payload.update(overrides)
     return payload
+
+
+@pytest.fixture(autouse=True)
+def _replay_every_ticket_afterwards(request):
+    """Scenario modules (``pytestmark = pytest.mark.replay_all``): when the test is done, every ticket and
+    case in its database is replayed on its pinned deployment and its hash chain walked, as an auditor
+    would; all must verify."""
+    if request.node.get_closest_marker("replay_all") is None or "db" not in request.fixturenames:
+        yield
+        return
+    db = request.getfixturevalue("db")        # asked for here, so it is torn down after this check
+    yield
+    from engine.facade import Hotline
+    from engine.models import Ticket
+    with db.unit_of_work() as session:
+        hotline = Hotline(session, FixedClock(datetime(2030, 1, 1, tzinfo=SHANGHAI)))
+        failures = []
+        for ticket in session.query(Ticket).order_by(Ticket.id):
+            report = hotline._verified(ticket)
+            if not report["verified"]:
+                failures.append((ticket.number, report["first_difference"], report["chain"]["first_broken"]))
+        session.rollback()
+    assert failures == [], failures

@@ -3,6 +3,9 @@ merging their input; 首问/指定/兜底 responsibility; Suqian's re-dispatch r
 from __future__ import annotations
 
 from tests.api.escalation_support import REPLY, events, returned, start, task_names, unit_users  # noqa: F401
+import pytest
+
+pytestmark = pytest.mark.replay_all   # every ticket these scenarios leave must replay verified
 
 MONDAY = "2025-11-03T09:00:00+08:00"
 

@@ -3,6 +3,9 @@ tickets, and the final reply (此为最终答复, Suqian 四（四）)."""
 from __future__ import annotations
 
 from tests.api.escalation_support import REPLY, events, start, unit_users  # noqa: F401
+import pytest
+
+pytestmark = pytest.mark.replay_all   # every ticket these scenarios leave must replay verified
 
 MONDAY = "2025-11-03T09:00:00+08:00"
 

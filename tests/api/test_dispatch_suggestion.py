@@ -11,6 +11,9 @@ from engine.ai.cold_start import cold_start_examples
 from engine.dispatch_model import city_categories
 from engine.models import AiModel, Ticket
 from tests.api.escalation_support import start
+import pytest
+
+pytestmark = pytest.mark.replay_all   # every ticket these scenarios leave must replay verified
 
 ELEVATOR = dict(title="小区电梯坏了物业不修", content="我们小区的电梯坏了一个多月，物业公司一直不维修，老人上下楼很困难。")
 

@@ -6,6 +6,8 @@ import pytest
 from tests.api.escalation_support import REPLY, events, start, task_names
 from tests.api.test_pages import Browser
 
+pytestmark = pytest.mark.replay_all   # every ticket these scenarios leave must replay verified
+
 NOISE = dict(title="魅力之城小区临街烧烤店油烟扰民", address="崇川区劳动东路魅力之城小区",
              content="劳动东路魅力之城小区临街门面的烧烤夜宵店每天营业到凌晨，油烟直排进居民家中，噪音也很大，请尽快处理。")
 NOISE_AGAIN = dict(title="劳动东路魅力之城小区楼下夜宵摊油烟和噪音扰民", address="劳动东路魅力之城小区",

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from tests.api.test_pages import CSRF, Browser
 from tests.conftest import complaint
+import pytest
+
+pytestmark = pytest.mark.replay_all   # every ticket these scenarios leave must replay verified
 
 MONDAY = "2025-11-03T09:00:00+08:00"
 

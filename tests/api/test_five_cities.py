@@ -8,6 +8,8 @@ from engine import setup
 from engine.cities import load_city
 from tests.conftest import complaint
 
+pytestmark = pytest.mark.replay_all   # every ticket these scenarios leave must replay verified
+
 EXPECTED = {  # city: (channel, sign_due_at, handle_due_at)
     "nantong": ("2025-09-26T11:00:00+08:00", "2025-10-23T09:00:00+08:00"),    # 2 working hours, 15 days
     "rugao": ("2025-09-26T11:00:00+08:00", "2025-10-23T09:00:00+08:00"),      # inherits Nantong

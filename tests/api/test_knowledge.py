@@ -8,6 +8,9 @@ from html.parser import HTMLParser
 
 from tests.api.test_pages import CSRF, Browser
 from tests.conftest import complaint
+import pytest
+
+pytestmark = pytest.mark.replay_all   # every ticket these scenarios leave must replay verified
 
 FUND = {"city": "nantong", "kind": "script", "title": "租房提取住房公积金的条件和材料",
         "body": "您好！职工在本市无自有住房且租赁住房的，可持身份证、租赁合同申请提取住房公积金，也可在线办理。",

@@ -9,6 +9,9 @@ from engine.clock import SHANGHAI
 from engine.kpis import period_tickets
 from engine.models import Ticket
 from tests.api.escalation_support import REPLY, start, unit_users  # noqa: F401 (fixture)
+import pytest
+
+pytestmark = pytest.mark.replay_all   # every ticket these scenarios leave must replay verified
 
 
 def _handled(as_user, dispatcher, unit="nt_housing", **overrides):

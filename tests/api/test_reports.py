@@ -10,6 +10,9 @@ from engine.clock import FixedClock, parse_iso
 from engine.models import IssuedReport, Message
 from engine.scheduler import issue_reports
 from tests.api.escalation_support import REPLY, start
+import pytest
+
+pytestmark = pytest.mark.replay_all   # every ticket these scenarios leave must replay verified
 
 
 def _handled(as_user, dispatcher, unit="nt_housing", satisfied=True, **overrides):

@@ -7,6 +7,8 @@ import pytest
 
 from tests.api.escalation_support import REPLY, events, reply_and_review, start, unit_users  # noqa: F401
 
+pytestmark = pytest.mark.replay_all   # every ticket these scenarios leave must replay verified
+
 MONDAY = "2025-11-03T09:00:00+08:00"
 SZ_UNIT = "sz_yongqiao"
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 import threading
 
 from tests.conftest import ApiClient, complaint
+import pytest
+
+pytestmark = pytest.mark.replay_all   # every ticket these scenarios leave must replay verified
 
 
 def dispatched(as_user, unit="nt_chongchuan"):

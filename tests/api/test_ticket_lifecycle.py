@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 from tests.conftest import complaint
+import pytest
+
+pytestmark = pytest.mark.replay_all   # every ticket these scenarios leave must replay verified
 
 
 def start(api, **overrides):

@@ -13,6 +13,8 @@ from sqlalchemy import func, select
 from engine.models import Event, Timer
 from tests.conftest import complaint
 
+pytestmark = pytest.mark.replay_all   # every ticket these scenarios leave must replay verified
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
