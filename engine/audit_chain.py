@@ -77,9 +77,15 @@ def chain_new_events(session: Session, _flush_context, _instances) -> None:
         heads[(e.ticket_id, e.seq)] = e.hash
 
 
-def install(sessionmaker_or_session_class) -> None:
-    if not event.contains(sessionmaker_or_session_class, "before_flush", chain_new_events):
-        event.listen(sessionmaker_or_session_class, "before_flush", chain_new_events)
+def install() -> None:
+    """On the Session class itself, once: every session of every engine chains its events. (Listening on
+    each sessionmaker and checking ``event.contains`` first is not safe: a collected sessionmaker's class
+    can leave its id to a new one, which then looks registered and is skipped.)"""
+    if not event.contains(Session, "before_flush", chain_new_events):
+        event.listen(Session, "before_flush", chain_new_events)
+
+
+install()
 
 
 def _walk(rows) -> dict:

@@ -54,8 +54,7 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        from .audit_chain import install
-        install(self.sessions)          # every event gets its chained hash when flushed
+        from . import audit_chain  # noqa: F401  (registers the hash chain on every Session, once)
 
     @property
     def is_postgres(self) -> bool:

@@ -110,3 +110,23 @@ def test_the_cli_verifier_reports_the_broken_log_and_a_digest(as_user, db, app):
         tamper(session, "UPDATE events SET actor = 'x' WHERE id = :id", id=_middle_event(session, ticket["id"]).id)
     broken = runner.invoke(args=["verify-chain", "--city", "nantong"])
     assert broken.exit_code == 1 and "BROKEN at seq" in broken.output and "1 broken" in broken.output
+
+
+def test_any_session_chains_its_events_even_one_made_elsewhere(db):
+    """The hook is on the Session class: a session not made by our Database (or made after many were
+    collected, whose classes' ids Python reuses) still hashes what it adds."""
+    import gc
+    from datetime import datetime
+    from sqlalchemy.orm import Session
+    from engine.clock import SHANGHAI
+    from engine.db import Database
+    for _ in range(30):
+        Database(db.url).dispose()
+    gc.collect()
+    with Session(db.engine) as session:
+        session.add(Event(ticket_id=None, seq=0, type="probe", actor="test", at=datetime(2025, 1, 1, tzinfo=SHANGHAI),
+                          data={"n": 1}))
+        session.commit()
+    with db.unit_of_work() as session:
+        probe = session.scalar(select(Event).where(Event.type == "probe"))
+        assert probe.hash and verify_chain(session, None)["verified"] is True
