@@ -14,7 +14,7 @@ from .clock import SHANGHAI
 from .errors import PermissionDenied, field_error
 from .kpis import KPI_ROLES
 from .models import Ticket
-from .report_data import ReportContext, col, hot_terms, metric, metrics, moment, share, table
+from .report_data import ReportContext, col, hot_terms, metric, metrics, moment, month_end, next_month, share, table
 from .report_kinds import UNIT_COLUMNS, _category_section, _district_section, unit_handling
 
 TREND_MONTHS = 12
@@ -29,7 +29,7 @@ def _month(period: str | None, today: date) -> tuple[date, date]:
             raise ValueError(period)
     except ValueError as exc:
         raise field_error("month", "invalid_period", "月份应为 YYYY-MM", "month must be YYYY-MM") from exc
-    last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    last = month_end(first)
     return first, min(last, today) if first <= today else last
 
 
@@ -59,7 +59,7 @@ class CockpitCommands:
             *lifecycle, Ticket.closed_at.is_(None), Ticket.handle_due_at < now))
         trend = []
         for first in _months_back(start, TREND_MONTHS):
-            last = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+            last = next_month(first)
             received = self.session.scalar(select(func.count()).select_from(Ticket).where(
                 *lifecycle, Ticket.received_at >= moment(first), Ticket.received_at < moment(last)))
             closed = self.session.scalar(select(func.count()).select_from(Ticket).where(

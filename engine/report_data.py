@@ -29,6 +29,15 @@ REQUEST_TYPE_NAMES = {"consult": "咨询", "help": "求助", "suggestion": "建�
                       "praise": "表扬"}
 
 
+def next_month(day: date) -> date:
+    """The first day of the month after ``day``'s."""
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def month_end(day: date) -> date:
+    return next_month(day) - timedelta(days=1)
+
+
 def moment(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=SHANGHAI)
 

@@ -14,8 +14,8 @@ from collections import Counter, defaultdict
 from datetime import date, timedelta
 
 from .kpis import compute_kpis
-from .report_data import (REQUEST_TYPE_NAMES, ReportContext, change, col, hot_terms, metric, metrics,
-                          rising_terms, share, table, ticket_ref)
+from .report_data import (REQUEST_TYPE_NAMES, ReportContext, change, col, hot_terms, metric, metrics, month_end,
+                          next_month, rising_terms, share, table, ticket_ref)
 
 COUNT, SHARE = col("count", "件数", "Tickets", "int"), col("share", "占比", "Share", "rate")
 TERM_COLUMNS = [col("term", "热词", "Term"), col("count", "工单数", "Tickets", "int"),
@@ -192,10 +192,9 @@ def unit_handling(ctx: ReportContext, rows: list, facts: dict) -> list[dict]:
 
 def _year_before_next_month(start: date) -> tuple[date, date]:
     """往年次月: the month after this one, a year earlier (for November 2026: December 2025)."""
-    first = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    first = next_month(start)
     first = first.replace(year=first.year - 1)
-    last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-    return first, last
+    return first, month_end(first)
 
 
 def monthly(ctx: ReportContext) -> list[dict]:

@@ -32,7 +32,7 @@ from .kpis import KPI_ROLES
 from .models import Deployment, IssuedReport, Message
 from .notifications import deliver_after
 from .report_cases import chokepoint, consultation_monthly, supervision_monthly
-from .report_data import ReportContext
+from .report_data import ReportContext, month_end
 from .report_kinds import daily, monthly, weekly
 
 UNIT_LEADERS = ("leader", "principal")
@@ -74,10 +74,6 @@ def kind_of(code: str) -> Kind:
 
 
 # -- periods ---------------------------------------------------------------------------------------
-def _month_end(first: date) -> date:
-    return (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-
-
 def period_bounds(kind: Kind, period: str) -> tuple[date, date]:
     """The inclusive days of ``period``; a malformed period is a 422 naming the expected form."""
     try:
@@ -89,7 +85,7 @@ def period_bounds(kind: Kind, period: str) -> tuple[date, date]:
             return monday, monday + timedelta(days=6)
         if kind.period == "month" and re.fullmatch(r"\d{4}-\d{2}", period):
             first = date(int(period[:4]), int(period[5:]), 1)
-            return first, _month_end(first)
+            return first, month_end(first)
     except ValueError:
         pass
     form = {"day": "YYYY-MM-DD", "week": "YYYY-Www", "month": "YYYY-MM"}[kind.period]

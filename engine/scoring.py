@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
@@ -41,6 +41,7 @@ from .cities import RULES_DIR, city_raw, load_city
 from .errors import NotFound, PermissionDenied, ValidationFailed, field_error
 from .kpis import KPI_ROLES
 from .models import ScoreEntry
+from .report_data import month_end
 
 EPS = 1e-9
 ENTRY_ROLES = ("supervisor", "admin")
@@ -66,7 +67,7 @@ def month_bounds(period: str) -> tuple[date, date]:
         first = date(year, month, 1)
     except ValueError as exc:
         raise field_error("period", "invalid_period", "考核周期应为 YYYY-MM", "period must be YYYY-MM") from exc
-    last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    last = month_end(first)
     return first, last
 
 
