@@ -30,6 +30,10 @@ def report_label(key: str, columns: list, lang: str) -> str:
     return next((c["label"][lang] for c in columns if c["key"] == key), key)
 
 
+def _refused(exc: DomainError):
+    return render_template("error.html", message=error_text(exc, current_language())), status_for(exc)
+
+
 def _cities():
     return [(code, load_city(code).name) for code in available_cities()]
 
@@ -42,7 +46,7 @@ def index():
     try:
         issued = hotline().issued_reports(actor, city)
     except DomainError as exc:
-        return render_template("error.html", message=error_text(exc, current_language())), status_for(exc)
+        return _refused(exc)
     now = clock().now()
     kinds = [(k, due_period(k, now)) for k in KINDS.values() if actor.has(*k.readers)]
     return render_template("reports.html", city=city, cities=_cities(), kinds=kinds, issued=issued, error=error,
@@ -60,7 +64,7 @@ def view(kind):
     try:
         report = hotline().report(g.principal, city, kind, _period_arg())
     except DomainError as exc:
-        return render_template("error.html", message=error_text(exc, current_language())), status_for(exc)
+        return _refused(exc)
     return render_template("report.html", report=report, issued=None)
 
 
@@ -71,7 +75,7 @@ def download(kind):
     try:
         report = hotline().report(g.principal, chosen_city(), kind, _period_arg())
     except DomainError as exc:
-        return render_template("error.html", message=error_text(exc, current_language())), status_for(exc)
+        return _refused(exc)
     return deliver(report, fmt, current_language())
 
 
@@ -94,7 +98,7 @@ def issued(report_id):
     try:
         row = hotline().issued_report(g.principal, report_id)
     except DomainError as exc:
-        return render_template("error.html", message=error_text(exc, current_language())), status_for(exc)
+        return _refused(exc)
     return render_template("report.html", report=row.data, issued=row)
 
 
@@ -105,7 +109,7 @@ def issued_download(report_id):
     try:
         row = hotline().issued_report(g.principal, report_id)
     except DomainError as exc:
-        return render_template("error.html", message=error_text(exc, current_language())), status_for(exc)
+        return _refused(exc)
     return deliver(row.data, fmt, current_language())
 
 
@@ -116,6 +120,6 @@ def cockpit():
     try:
         report = hotline().cockpit(g.principal, city, request.args.get("month") or None)
     except DomainError as exc:
-        return render_template("error.html", message=error_text(exc, current_language())), status_for(exc)
+        return _refused(exc)
     return render_template("cockpit.html", report=report, city=city, cities=_cities())
 

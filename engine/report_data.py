@@ -137,14 +137,16 @@ class ReportContext:
         return cached_terms(self.session, self.city, rows)
 
     @cached_property
-    def facts(self) -> dict:
-        facts, self._terms = self.facts_and_terms(self.rows)
-        return facts
+    def _period_facts_and_terms(self) -> tuple[dict, dict]:
+        return self.facts_and_terms(self.rows)
 
-    @cached_property
+    @property
+    def facts(self) -> dict:
+        return self._period_facts_and_terms[0]
+
+    @property
     def terms(self) -> dict:
-        self.facts        # noqa: B018 (fills self._terms)
-        return self._terms
+        return self._period_facts_and_terms[1]
 
     # -- grouping helpers ------------------------------------------------------------------------
     @cached_property
