@@ -22,6 +22,7 @@ from .models import Deployment, Event, Message, TaskRow, Ticket, Timer
 from .intake import lifecycle_start_data
 from .admin_commands import AdminCommands
 from .attachments import AttachmentCommands
+from .channel_clients import ChannelClientCommands
 from .audit_commands import AuditCommands
 from .escalation import EscalationCommands
 from .dispatch_model import DispatchModelCommands, city_categories
@@ -56,7 +57,7 @@ def _msg(code: str, zh: str, en: str) -> dict:
 class Hotline(RuleSetCommands, EscalationCommands, AuditCommands, AdminCommands, StudioCommands,
               AttachmentCommands, TaskAidCommands, MergeCommands, KnowledgeCommands, DuplicateCommands,
               DispatchModelCommands, InsightCommands, KpiCommands,
-              ScoringCommands, ReportCommands, CockpitCommands):
+              ScoringCommands, ReportCommands, CockpitCommands, ChannelClientCommands):
     def __init__(self, session: Session, clock: Clock):
         self.session = session
         self.clock = clock

@@ -410,3 +410,7 @@ class PersonalDataView(Base):
     username: Mapped[str] = mapped_column(String(80))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     purpose: Mapped[str] = mapped_column(String(120))        # the page or endpoint that showed it
+
+
+# The channels part keeps its tables in their own module; importing it here puts them in the metadata.
+from . import channel_models  # noqa: E402,F401
