@@ -28,6 +28,7 @@ from api.insights_pages import bp as insights_pages_bp
 from api.studio_pages import bp as studio_pages_bp
 from api.dashboard_pages import bp as dashboard_pages_bp
 from api.escalation import bp as escalation_bp
+from api.emergency import bp as emergency_api_bp, pages_bp as emergency_pages_bp
 from api.escalation_pages import bp as escalation_pages_bp
 from api.knowledge import bp as knowledge_api_bp
 from api.knowledge_pages import bp as knowledge_pages_bp
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     csrf.exempt(reports_api_bp)
     csrf.exempt(privacy_api_bp)
     csrf.exempt(knowledge_api_bp)
+    csrf.exempt(emergency_api_bp)
     context.register(app)
     errors.register(app)
     i18n.register(app)
@@ -82,6 +84,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(api_bp)
     app.register_blueprint(escalation_bp)
     app.register_blueprint(escalation_pages_bp)
+    app.register_blueprint(emergency_api_bp)
+    app.register_blueprint(emergency_pages_bp)
     app.register_blueprint(audit_pages_bp)
     app.register_blueprint(dashboard_pages_bp)
     app.register_blueprint(admin_api_bp)

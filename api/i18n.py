@@ -4,6 +4,14 @@ from __future__ import annotations
 from flask import request
 
 STRINGS = {
+    "emergency": ("应急移交", "Emergency hand-offs"), "emergency_agency": ("紧急事项移交机构", "Emergency: hand to"),
+    "emergency_agency_none": ("（非紧急）", "(not an emergency)"), "emergency_reason": ("紧急情况说明", "Emergency details"),
+    "emergency_requested": ("待移交", "To hand over"), "emergency_handed_over": ("已移交待确认", "Handed over"),
+    "emergency_acknowledged": ("已确认接收", "Acknowledged"), "emergency_hand_over": ("已转接", "Mark handed over"),
+    "emergency_acknowledge": ("确认接收", "Acknowledge"), "emergency_reference": ("接收机构编号", "Agency's incident no."),
+    "emergency_requested_at": ("登记时间", "Requested"), "emergency_handed_over_at": ("移交时间", "Handed over"),
+    "emergency_acknowledged_at": ("确认时间", "Acknowledged"), "emergency_none": ("没有应急移交记录", "No emergency hand-offs"),
+    "emergency_note": ("备注", "Note"), "emergency_all": ("全部", "All"), "emergency_open": ("未完成", "Open"),
     "scores": ("单位考核得分", "Unit scores"), "score_period": ("考核周期（年-月或年）", "Period (YYYY-MM or YYYY)"),
     "score_rank": ("名次", "Rank"), "score_total": ("得分", "Score"), "score_scopes": ("单独考核", "Scored separately"),
     "score_prorated": ("（合理缺项，按比例折算）", "(reasonable absence, prorated)"), "score_absent": ("合理缺项", "reasonable absence"),
@@ -241,7 +249,10 @@ MESSAGE_KINDS = {"task": ("新任务", "New task"), "warning": ("临期预警", 
                  "escalation": ("升级督办", "Escalation"), "knowledge_review": ("知识库复核", "Knowledge review"),
                  "report": ("分析报告", "Report")}
 
-EVENT_NAMES = {"ticket_created": ("受理登记", "Ticket created"), "decision_evaluated": ("规则判定", "Rule decision"),
+EVENT_NAMES = {"emergency_transfer_requested": ("应急移交登记", "Emergency transfer requested"),
+               "emergency_handed_over": ("已移交应急机构", "Handed to the emergency agency"),
+               "emergency_acknowledged": ("应急机构确认接收", "Emergency agency acknowledged"),
+               "ticket_created": ("受理登记", "Ticket created"), "decision_evaluated": ("规则判定", "Rule decision"),
                "task_created": ("生成任务", "Task created"), "task_completed": ("完成任务", "Task completed"),
                "task_claimed": ("认领任务", "Task claimed"), "timer_fired": ("时限到期", "Deadline passed"),
                "status_changed": ("状态变更", "Status changed"), "ticket_upgraded": ("事件升级为指令", "Upgraded to a directive"),

@@ -16,6 +16,7 @@ from .reports import OPERATIONS as REPORT_OPERATIONS
 from .privacy import OPERATIONS as PRIVACY_OPERATIONS
 from .insights import OPERATIONS as INSIGHT_OPERATIONS
 from .knowledge import OPERATIONS as KNOWLEDGE_OPERATIONS
+from .emergency import OPERATIONS as EMERGENCY_OPERATIONS
 
 bp = Blueprint("openapi", __name__)
 
@@ -65,6 +66,7 @@ OPERATIONS = [
     *PRIVACY_OPERATIONS,
     *INSIGHT_OPERATIONS,
     *KNOWLEDGE_OPERATIONS,
+    *EMERGENCY_OPERATIONS,
 ]
 
 

@@ -13,6 +13,7 @@ from engine.dispatch_model import city_categories
 from engine.cities import available_cities, effective_channels, load_city
 from engine.attachments import may_upload
 from engine.audit_commands import AUDIT_ROLES
+from engine.emergency import AGENCIES
 from engine.errors import AuthenticationFailed, DomainError, NotFound, ValidationFailed
 from engine.facade import REQUEST_TYPES, SCOPES
 
@@ -217,7 +218,8 @@ def intake():
         values = request.form.to_dict()
         payload = {k: values.get(k) or None for k in ("city", "channel", "request_type", "title", "content",
                                                         "address", "scope", "direct_answer", "sensitivity",
-                                                        "knowledge_entry_id", "category")}
+                                                        "knowledge_entry_id", "category", "emergency_agency",
+                                                        "emergency_reason")}
         payload["scope"] = payload["scope"] or "normal"
         payload["sensitivity"] = payload["sensitivity"] or "normal"
         payload["citizen"] = {"name": values.get("citizen_name") or None, "phone": values.get("citizen_phone") or None}
@@ -232,6 +234,7 @@ def intake():
             flash(f"{t('created')}：{ticket.number}")
             return redirect(url_for("pages.ticket_page", ticket_id=ticket.id))
     return render_template("intake.html", city=city, cities=cities, request_types=REQUEST_TYPES, scopes=SCOPES,
+                           agencies=AGENCIES,
                            categories=city_categories(city.code),
                            channels=effective_channels(session(), city.code), errors=errors, values=values), status
 

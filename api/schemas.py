@@ -55,6 +55,9 @@ class TicketCreate(Strict):
     sensitivity = fields.String(validate=validate.OneOf(["normal", "high"]), load_default="normal")
     knowledge_entry_id = fields.Integer(allow_none=True, validate=validate.Range(min=1))   # answer from the 知识库
     category = fields.String(allow_none=True, validate=validate.Length(1, 60))   # subject category (智能分拨)
+    # scope "emergency": who takes it over (engine/emergency.py); the ticket never enters dispatch
+    emergency_agency = fields.String(allow_none=True, validate=validate.OneOf(["110", "119", "120", "122"]))
+    emergency_reason = fields.String(allow_none=True, validate=validate.Length(max=1000))
 
 
 class CitizenOut(Schema):

@@ -23,6 +23,7 @@ from .intake import lifecycle_start_data
 from .admin_commands import AdminCommands
 from .attachments import AttachmentCommands
 from .channel_clients import ChannelClientCommands
+from .emergency import EMERGENCY_OUTCOME, EmergencyCommands, agency_problem, open_transfer
 from .audit_commands import AuditCommands
 from .escalation import EscalationCommands
 from .dispatch_model import DispatchModelCommands, city_categories
@@ -57,7 +58,8 @@ def _msg(code: str, zh: str, en: str) -> dict:
 class Hotline(RuleSetCommands, EscalationCommands, AuditCommands, AdminCommands, StudioCommands,
               AttachmentCommands, TaskAidCommands, MergeCommands, KnowledgeCommands, DuplicateCommands,
               DispatchModelCommands, InsightCommands, KpiCommands,
-              ScoringCommands, ReportCommands, CockpitCommands, ChannelClientCommands):
+              ScoringCommands, ReportCommands, CockpitCommands, ChannelClientCommands,
+              EmergencyCommands):
     def __init__(self, session: Session, clock: Clock):
         self.session = session
         self.clock = clock
@@ -103,6 +105,8 @@ class Hotline(RuleSetCommands, EscalationCommands, AuditCommands, AdminCommands,
                                                received)
             if problem:
                 errors["knowledge_entry_id"] = [problem]
+        if scope == "emergency" and agency_problem(payload.get("emergency_agency")):
+            errors["emergency_agency"] = [agency_problem(payload.get("emergency_agency"))]
         if errors:
             raise ValidationFailed("工单信息不完整或有误", "The ticket data is invalid", details=errors)
         deployment = deployments.active_deployment(self.session, city.code)
@@ -129,6 +133,9 @@ class Hotline(RuleSetCommands, EscalationCommands, AuditCommands, AdminCommands,
                                                                    "title": entry.title}} if entry else {})})
         run.create(start_data)
         run.save()
+        if ticket.outcome == EMERGENCY_OUTCOME:     # the city's scope check sent it to 110/119/120/122
+            open_transfer(self.session, ticket, payload.get("emergency_agency"), payload.get("emergency_reason"),
+                          actor.username, now)
         return ticket
 
     def get_ticket(self, actor: Principal, ticket_id: int) -> Ticket:

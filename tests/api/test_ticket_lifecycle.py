@@ -100,7 +100,7 @@ def test_out_of_scope_request_is_closed_with_the_reason(as_user):
 
 def test_emergency_is_marked_for_transfer_and_never_dispatched(as_user):
     operator = as_user("operator")
-    ticket = start(operator, scope="emergency")
+    ticket = start(operator, scope="emergency", emergency_agency="119")
     assert ticket["status"] == "closed" and ticket["outcome"] == "emergency_transfer"
     assert operator.get(f"/api/v1/tickets/{ticket['id']}/tasks").get_json()["items"] == []
 
