@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,6 +27,7 @@ from .rulesets import record_admin_event
 CLIENT_KINDS = ("generic", "grid", "city_management", "open311", "upstream")
 NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_")
 KEY_PREFIX = "hk_"
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 def key_digest(key: str) -> str:
@@ -46,7 +47,10 @@ def authenticate(session: Session, key: str | None, now: datetime, kinds: tuple[
     if client is None or not client.active or client.kind not in kinds \
             or not hmac.compare_digest(client.key_hash, key_digest(key)):
         raise AuthenticationFailed("缺少或无效的接入密钥", "Missing or invalid client key")
-    client.last_used_at = now
+    # Stamped at most once a minute: the update locks the client's row until commit, and a busy grid system
+    # sending many requests at once must not queue on it.
+    if client.last_used_at is None or now - client.last_used_at >= LAST_USED_RESOLUTION:
+        client.last_used_at = now
     return client
 
 
