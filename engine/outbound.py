@@ -90,6 +90,21 @@ class SmsGatewayChannel:
             response.read()
 
 
+def send_text(channel: OutboundChannel, phone: str, text: str) -> None:
+    """A text to a phone number that belongs to no user (a citizen's rating link): posted to the SMS
+    gateway when that is the channel; any other channel logs it (a citizen has no e-mail address here)."""
+    text = text.replace("\n", " ")[:SMS_MAX_CHARS]
+    if not isinstance(channel, SmsGatewayChannel):
+        log.info(json.dumps({"channel": getattr(channel, "name", "logging"), "to": phone[:3] + "****" + phone[-4:],
+                             "kind": "citizen_text", "text": text}, ensure_ascii=False))
+        return
+    request = urllib.request.Request(channel.url, data=json.dumps({"to": phone, "text": text}, ensure_ascii=False)
+                                     .encode("utf-8"), method="POST",
+                                     headers={"Content-Type": "application/json; charset=utf-8"})
+    with urllib.request.urlopen(request, timeout=channel.timeout) as response:   # 4xx/5xx raise: retried
+        response.read()
+
+
 def make_channel(settings: Settings) -> OutboundChannel:
     if settings.outbound == "email":
         return EmailChannel(settings.smtp_host, settings.smtp_port, settings.smtp_from)

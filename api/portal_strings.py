@@ -1,0 +1,88 @@
+"""The citizen portal's UI strings (Chinese, English), merged into the app's ``i18n.STRINGS`` so the portal's
+templates use the same ``t()`` helper as every other page. Keys start with ``portal_``."""
+from __future__ import annotations
+
+PORTAL_STRINGS = {
+    "portal_name": ("12345市民服务", "12345 Citizen Service"),
+    "portal_home": ("首页", "Home"), "portal_submit": ("我要反映", "Submit a request"),
+    "portal_track": ("查询进度", "Track a request"), "portal_disclosed": ("办件公开", "Closed cases"),
+    "portal_intro": ("反映问题、提出建议、咨询政策：网上提交后由12345热线转交有关单位办理，并在办理时限内答复您。",
+                     "Report a problem, make a suggestion or ask about a policy: the 12345 hotline passes your "
+                     "request to the responsible unit, which replies within its time limit."),
+    "portal_emergency": ("紧急情况请直接拨打110、119、120，不要在此提交。",
+                         "In an emergency call 110, 119 or 120 instead of writing here."),
+    "portal_submit_hint": ("请如实填写。带 * 的为必填项。", "Please tell us what happened. Fields marked * are required."),
+    "portal_your_name": ("您的姓名", "Your name"), "portal_phone": ("联系电话", "Phone"),
+    "portal_phone_hint": ("手机号或带区号的固定电话；仅用于联系和回访，不会公开。",
+                          "A mobile number, or a landline with its area code; used only to contact you, never published."),
+    "portal_address": ("事发地址（选填）", "Where (optional)"),
+    "portal_title_hint": ("一句话概括，如“某小区夜间施工噪音扰民”", "One line, e.g. \"Night-time building noise at X estate\""),
+    "portal_content_hint": ("请写明时间、地点、经过和您的诉求", "When, where, what happened and what you ask for"),
+    "portal_photos": ("照片（选填）", "Photos (optional)"),
+    "portal_photos_rules": ("最多{n}张，JPEG/PNG/GIF/WebP格式，每张不超过{mb}MB",
+                            "Up to {n} photos, JPEG/PNG/GIF/WebP, at most {mb} MB each"),
+    "portal_photos_again": ("为安全起见，浏览器不会保留已选的照片，请重新选择。",
+                            "Your browser does not keep chosen photos: please choose them again."),
+    "portal_photos_too_many": ("最多只能上传{n}张照片", "At most {n} photos"),
+    "portal_photos_too_large": ("照片“{name}”超过{mb}MB", "The photo \"{name}\" is larger than {mb} MB"),
+    "portal_fix_errors": ("请按提示修改后再提交，已填写的内容都保留着。",
+                          "Please correct what is marked; everything you typed is kept."),
+    "portal_send": ("提交", "Send"),
+    "portal_receipt_title": ("您的诉求已受理", "Your request was received"),
+    "portal_number": ("工单编号", "Ticket number"), "portal_code": ("查询码", "Query code"),
+    "portal_keep_code": ("请保存好工单编号和查询码（可截图或抄下）。查询码只显示这一次，遗失后无法找回。"
+                         "凭这两项可随时查询办理进度并评价答复。",
+                         "Keep the ticket number and the query code (take a screenshot or write them down). The "
+                         "code is shown only this once and cannot be recovered. With both you can track your "
+                         "request and rate the reply."),
+    "portal_copy": ("复制", "Copy"), "portal_copied": ("已复制", "Copied"),
+    "portal_track_hint": ("请输入工单编号和查询码", "Enter the ticket number and the query code"),
+    "portal_look_up": ("查询", "Look up"),
+    "portal_progress": ("办理进度", "Progress"), "portal_your_request": ("您的诉求", "Your request"),
+    "portal_phase_received": ("已受理，等待转办", "Received, being assigned"),
+    "portal_phase_handling": ("办理中", "Being handled"), "portal_phase_callback": ("已答复，待回访", "Replied, callback due"),
+    "portal_phase_closed": ("已办结", "Closed"),
+    "portal_stage_received": ("受理", "Received"), "portal_stage_dispatched": ("转交{unit}办理", "Passed to {unit}"),
+    "portal_stage_signed": ("{unit}签收", "Accepted by {unit}"), "portal_stage_replied": ("{unit}答复", "{unit} replied"),
+    "portal_stage_merged": ("与相同诉求合并办理", "Handled together with the same request"),
+    "portal_stage_rated": ("您评价：{rating}", "You rated: {rating}"), "portal_stage_callback": ("回访", "Callback"),
+    "portal_stage_closed": ("办结", "Closed"),
+    "portal_deadline": ("办理时限", "Due by"), "portal_reply": ("答复内容", "The reply"),
+    "portal_no_reply": ("尚未答复。承办单位将在办理时限内答复您。", "No reply yet: the unit replies within its time limit."),
+    "portal_reason": ("说明", "Explanation"),
+    "portal_rate_title": ("请评价本次答复", "Rate the reply"),
+    "portal_rating_satisfied": ("满意", "Satisfied"), "portal_rating_basically_satisfied": ("基本满意", "Basically satisfied"),
+    "portal_rating_dissatisfied": ("不满意", "Dissatisfied"),
+    "portal_comment": ("意见（选填，不超过{n}字）", "Comment (optional, at most {n} characters)"),
+    "portal_rate_send": ("提交评价", "Send my rating"),
+    "portal_rated": ("感谢您的评价。回访人员将核实办理情况。", "Thank you. The callback staff will check how it was handled."),
+    "portal_rated_closed": ("感谢您的评价，您的诉求已办结。", "Thank you: your request is closed."),
+    "portal_your_rating": ("您对本次答复的评价", "Your rating of this reply"),
+    "portal_stale_link": ("这个链接对应的答复现在不能评价（已回访或已重新办理）。",
+                          "The reply of this link cannot be rated now (the callback is over or it is being re-handled)."),
+    "portal_too_many": ("操作过于频繁，请{minutes}分钟后再试", "Too many attempts; try again in {minutes} min"),
+    "portal_form_expired": ("页面已过期，请返回、刷新后重新提交。", "The page has expired: go back, reload it and send again."),
+    "portal_upload_too_large": ("上传的内容过大，请减少照片数量或压缩后重新提交。",
+                                "The upload is too large: send fewer or smaller photos."),
+    "portal_search_hint": ("按标题关键词搜索", "Search the titles"),
+    "portal_received_at": ("受理时间", "Received"), "portal_replied_at": ("答复时间", "Replied"),
+    "portal_closed_at": ("办结时间", "Closed"), "portal_none": ("暂无公开办件", "Nothing found"),
+    "portal_total": ("共{n}件", "{n} cases"), "portal_previous": ("上一页", "Previous"), "portal_next": ("下一页", "Next"),
+    "portal_masked_note": ("公开内容已隐去姓名、电话、证件号码等个人信息。",
+                           "Names, phone and ID numbers are hidden in what is published."),
+    "portal_back": ("返回", "Back"),
+    # the callback staff's task form
+    "portal_staff_ratings": ("市民自评（网上/短信）", "The citizen's own rating (portal/SMS)"),
+    "portal_staff_verify": ("市民评价不满意：请核实是否属承办单位原因（第十一条）后完成回访。",
+                            "The citizen is dissatisfied: verify whether the unit is at fault (Art. 11), "
+                            "then complete the callback."),
+    "portal_round": ("第{n}次答复", "Reply {n}"), "portal_via_portal": ("网上", "portal"),
+    "portal_via_sms": ("短信链接", "SMS link"),
+}
+
+# The portal's events in a ticket's history (merged into ``i18n.EVENT_NAMES``).
+PORTAL_EVENT_NAMES = {
+    "citizen_rated": ("市民自评", "Citizen's own rating"),
+    "rating_sms_sent": ("发送评价短信", "Rating link sent by SMS"),
+    "rating_sms_skipped": ("未发评价短信", "No rating SMS sent"),
+}
