@@ -117,3 +117,4 @@ class EscalationCommands:
     def _after_run(self, run: TicketRun) -> None:
         """Side effects of a command's run: supervision requests the workflow threw become cases."""
         cases.start_requested_supervisions(self.session, self.clock, run)
+        self.report_upstream_status(run.ticket)      # status back to the platform that sent it (webhooks.py)
