@@ -28,6 +28,7 @@ SIGNATURES = (
     (b"%PDF-", "application/pdf", ".pdf"),
 )
 MAX_PER_TICKET = 50
+PHOTO_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
 
 
 def may_upload(actor: Principal) -> bool:
@@ -41,6 +42,29 @@ def detect_type(data: bytes) -> tuple[str, str] | None:
             return mime, ext
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp", ".webp"
+    return None
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1048576:.1f}".removesuffix(".0")
+
+
+def file_problem(data: bytes, max_bytes: int, *, photos_only: bool = False) -> dict | None:
+    """Why a file would be refused ({code, message_zh, message_en}), or None: the one rule every upload path
+    (task pages, channels, upstream platforms, Open311, the portal) checks for all its files before it
+    stores any of them. Types are read from the content, never from the name."""
+    if not data:
+        return {"code": "empty", "message_zh": "文件为空", "message_en": "The file is empty"}
+    if len(data) > max_bytes:
+        return {"code": "too_large", "message_zh": f"文件超过{_megabytes(max_bytes)}MB",
+                "message_en": f"The file is larger than {_megabytes(max_bytes)} MB"}
+    kind = detect_type(data)
+    if photos_only and (kind is None or kind[0] not in PHOTO_TYPES):
+        return {"code": "type_not_allowed", "message_zh": "不是JPEG/PNG/GIF/WebP照片",
+                "message_en": "Not a JPEG, PNG, GIF or WebP photo"}
+    if kind is None:
+        return {"code": "type_not_allowed", "message_zh": "只接受照片（JPEG/PNG/GIF/WebP）和PDF文件",
+                "message_en": "Only photos (JPEG/PNG/GIF/WebP) and PDF files are accepted"}
     return None
 
 
@@ -86,14 +110,10 @@ class AttachmentCommands:
         ticket = self.get_ticket(actor, ticket_id)      # 404 for tickets the actor cannot see
         if not may_upload(actor):
             raise _invalid("read_only", "审计员只读，不能上传附件", "Auditors are read-only")
-        if not data:
-            raise _invalid("empty", "文件为空", "The file is empty")
-        if len(data) > store.max_bytes:
-            raise _invalid("too_large", f"文件超过{store.max_bytes // (1024 * 1024)}MB", "The file is too large")
+        problem = file_problem(data, store.max_bytes)
+        if problem:
+            raise _invalid(problem["code"], problem["message_zh"], problem["message_en"])
         kind = detect_type(data)
-        if kind is None:
-            raise _invalid("type_not_allowed", "只接受照片（JPEG/PNG/GIF/WebP）和PDF文件",
-                           "Only photos (JPEG/PNG/GIF/WebP) and PDF files are accepted")
         count = len(self.attachments(actor, ticket_id))
         if count >= MAX_PER_TICKET:
             raise _invalid("too_many", f"每张工单最多{MAX_PER_TICKET}个附件", f"At most {MAX_PER_TICKET} attachments")

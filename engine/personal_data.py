@@ -18,12 +18,16 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
-from .models import PersonalDataView, TaskRow
+from .channel_models import EmergencyTransfer
+from .models import Event, PersonalDataView, TaskRow, Ticket
 
 FULL_ROLES = ("operator", "dispatcher", "callback", "supervisor", "admin")
+# Where a high sensitivity can be recorded: at intake, at dispatch, in an upgrade request and its result.
+SENSITIVITY_PATHS = (("start_data", "sensitivity"), ("form", "sensitivity"), ("payload", "sensitivity"),
+                     ("sensitivity",))
 UNIT_ROLES = ("handler", "leader", "principal")
 _PHONE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
 _LANDLINE = re.compile(r"(?<!\d)(0\d{2,3}-?)(\d{3,4})(\d{4})(?!\d)")
@@ -97,3 +101,21 @@ def disclosed_text(text: str | None, names: list[str] = ()) -> str:
     for name in sorted({n.strip() for n in names if n and len(n.strip()) > 1}, key=len, reverse=True):
         out = out.replace(name, mask_name(name))
     return out
+
+
+def publishable():
+    """The tickets whose text may be published (the portal's disclosure list, Open311's public reads): taken
+    in the normal scope (not secret/privacy, petitions, litigation ...), never marked of high sensitivity,
+    and not an emergency hand-off. A SQL condition on ``Ticket``."""
+    def of_ticket(*conditions):
+        return exists().where(Event.ticket_id == Ticket.id, *conditions)
+    sensitive = or_(*(Event.data[path if len(path) > 1 else path[0]].as_string() == "high"
+                      for path in SENSITIVITY_PATHS))
+    return (of_ticket(Event.type == "ticket_created", Event.data["scope"].as_string() == "normal")
+            & ~of_ticket(sensitive) & ~exists().where(EmergencyTransfer.ticket_id == Ticket.id))
+
+
+def publishable_ids(session: Session, ticket_ids: list[int]) -> set[int]:
+    if not ticket_ids:
+        return set()
+    return set(session.scalars(select(Ticket.id).where(Ticket.id.in_(ticket_ids), publishable())))
