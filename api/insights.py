@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, request
 
 from . import insight_schemas as IS, schemas as S
-from .context import hotline, principal, require_token
+from .context import principal, report_hotline, require_token
 
 bp = Blueprint("api_insights", __name__, url_prefix="/api/v1")
 
@@ -14,7 +14,7 @@ bp = Blueprint("api_insights", __name__, url_prefix="/api/v1")
 @require_token
 def hot_issues():
     query = IS.HotIssuesQuery().load(request.args)
-    return IS.HotIssuesOut().dump(hotline().hot_issues(
+    return IS.HotIssuesOut().dump(report_hotline().hot_issues(
         principal(), query["city"], query["start"], query["end"], query["period"],
         include_merged=query["include_merged"]))
 
@@ -23,7 +23,7 @@ def hot_issues():
 @require_token
 def hot_words():
     query = IS.HotWordsQuery().load(request.args)
-    return IS.HotWordsOut().dump(hotline().hot_words(
+    return IS.HotWordsOut().dump(report_hotline().hot_words(
         principal(), query["city"], query["start"], query["end"], query["by"],
         include_merged=query["include_merged"], top=query["top"]))
 

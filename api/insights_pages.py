@@ -11,7 +11,7 @@ from engine.facade import DASHBOARD_ROLES
 from engine.insights import category_names
 
 from . import insight_schemas as IS
-from .context import hotline
+from .context import report_hotline
 from .errors import error_text, localize_schema_messages
 from .i18n import current_language, t
 from .pages import chosen_city, login_required
@@ -37,7 +37,7 @@ def hot_issues():
         args.update({k: values[k] for k in ("from", "to") if values[k]})
         query = IS.HotIssuesQuery().load(args)
         by = values["by"] if values["by"] in ("area", "category") else None
-        facade = hotline()
+        facade = report_hotline()
         issues = facade.hot_issues(g.principal, city, query["start"], query["end"], query["period"],
                                    include_merged=query["include_merged"])
         # the same period as the clusters (hot words default to one day; here they follow the form)

@@ -9,7 +9,7 @@ from engine.cities import available_cities, load_city
 from engine.errors import DomainError, PermissionDenied
 from engine.kpis import KPI_ROLES
 
-from .context import clock, hotline
+from .context import clock, hotline, report_hotline
 from .errors import error_text, status_for
 from .escalation_pages import _render_with_error
 from .i18n import current_language, t
@@ -41,7 +41,7 @@ def kpis():
     by = "request_type" if request.args.get("by") == "request_type" else None
     result, error, status = None, None, 200
     try:
-        result = hotline().unit_kpis(actor, city, start, end, unit=request.args.get("unit") or None,
+        result = report_hotline().unit_kpis(actor, city, start, end, unit=request.args.get("unit") or None,
                                      by_request_type=by == "request_type")
     except DomainError as exc:
         error, status = error_text(exc, current_language()), status_for(exc)
@@ -59,7 +59,7 @@ def scores():
     period = request.args.get("period") or clock().now().strftime("%Y-%m")
     result, error, status = None, None, 200
     try:
-        result = hotline().unit_scores(g.principal, city, period)
+        result = report_hotline().unit_scores(g.principal, city, period)
     except DomainError as exc:
         error, status = error_text(exc, current_language()), status_for(exc)
     cities = [(code, load_city(code).name) for code in available_cities()]

@@ -5,7 +5,7 @@ from flask import Blueprint, request
 from marshmallow import Schema, fields, validate
 
 from . import schemas as S
-from .context import hotline, principal, require_token
+from .context import hotline, principal, report_hotline, require_token
 from .v1 import body
 
 bp = Blueprint("api_kpis", __name__, url_prefix="/api/v1")
@@ -81,7 +81,7 @@ class ReadingOut(Schema):
 @require_token
 def kpis():
     args = KpiQuery().load(request.args)
-    result = hotline().unit_kpis(principal(), args["city"], args["from_"], args["to"], unit=args.get("unit"),
+    result = report_hotline().unit_kpis(principal(), args["city"], args["from_"], args["to"], unit=args.get("unit"),
                                  by_request_type=args.get("by") == "request_type")
     return KpiOut().dump({**result, "from_": result["from"]})
 
@@ -173,7 +173,7 @@ class ScoreEntryOut(Schema):
 @require_token
 def scores():
     args = ScoreQuery().load(request.args)
-    result = hotline().unit_scores(principal(), args["city"], args["period"])
+    result = report_hotline().unit_scores(principal(), args["city"], args["period"])
     return ScoresOut().dump({**result, "from_": result["from"]})
 
 

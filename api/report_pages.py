@@ -8,7 +8,7 @@ from engine.cities import available_cities, load_city
 from engine.errors import DomainError
 from engine.reports import KINDS, due_period
 
-from .context import clock, hotline
+from .context import clock, hotline, report_hotline
 from .errors import error_text, status_for
 from .i18n import current_language, t
 from .pages import chosen_city, login_required
@@ -62,7 +62,7 @@ def _period_arg():
 def view(kind):
     city = chosen_city()
     try:
-        report = hotline().report(g.principal, city, kind, _period_arg())
+        report = report_hotline().report(g.principal, city, kind, _period_arg())
     except DomainError as exc:
         return _refused(exc)
     return render_template("report.html", report=report, issued=None)
@@ -73,7 +73,7 @@ def view(kind):
 def download(kind):
     fmt = request.args.get("format") if request.args.get("format") in FORMATS else "xlsx"
     try:
-        report = hotline().report(g.principal, chosen_city(), kind, _period_arg())
+        report = report_hotline().report(g.principal, chosen_city(), kind, _period_arg())
     except DomainError as exc:
         return _refused(exc)
     return deliver(report, fmt, current_language())
@@ -118,7 +118,7 @@ def issued_download(report_id):
 def cockpit():
     city = chosen_city()
     try:
-        report = hotline().cockpit(g.principal, city, request.args.get("month") or None)
+        report = report_hotline().cockpit(g.principal, city, request.args.get("month") or None)
     except DomainError as exc:
         return _refused(exc)
     return render_template("cockpit.html", report=report, city=city, cities=_cities())

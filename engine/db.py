@@ -17,7 +17,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from .errors import Conflict
 
 
-def make_engine(url: str, **kwargs) -> Engine:
+def make_engine(url: str, *, read_only: bool = False, **kwargs) -> Engine:
+    """``read_only``: a replica's engine (engine/replica.py); on SQLite its transactions begin deferred, since
+    BEGIN IMMEDIATE takes the write lock a read-only connection may not take."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
 
@@ -34,7 +36,7 @@ def make_engine(url: str, **kwargs) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     _fast_json_for_psycopg()
@@ -50,9 +52,9 @@ def _fast_json_for_psycopg() -> None:
 
 
 class Database:
-    def __init__(self, url: str, **engine_kwargs):
+    def __init__(self, url: str, *, read_only: bool = False, **engine_kwargs):
         self.url = url
-        self.engine = make_engine(url, **engine_kwargs)
+        self.engine = make_engine(url, read_only=read_only, **engine_kwargs)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         from . import audit_chain  # noqa: F401  (registers the hash chain on every Session, once)
 

@@ -269,7 +269,8 @@ def cached_facts(session: Session, city: str, tickets: list, *, with_terms: bool
                 terms[t.id] = words
             refreshed.append({"ticket_id": t.id, "city": city, "last_seq": last.get(t.id, 0),
                               "facts": facts_to_json(folded), "terms": dict(words)})
-        _upsert(session, refreshed)
+        if not session.info.get("read_only"):      # a replica's session folds in memory and writes nothing
+            _upsert(session, refreshed)
     return facts, terms
 
 
