@@ -6,7 +6,7 @@ from flask import Blueprint, Response, render_template, request
 from marshmallow import Schema, fields, validate
 
 from . import schemas as S
-from .context import hotline, principal, require_token
+from .context import hotline, principal, report_hotline, require_token
 from .v1 import body
 
 bp = Blueprint("api_reports", __name__, url_prefix="/api/v1")
@@ -83,7 +83,7 @@ def deliver(report: dict, fmt: str, lang: str):
 @require_token
 def report(kind):
     args = ReportQuery().load(request.args)
-    data = hotline().report(principal(), args["city"], kind, args.get("period"))
+    data = report_hotline().report(principal(), args["city"], kind, args.get("period"))
     return deliver(data, args["format"], args["lang"])
 
 
@@ -113,6 +113,6 @@ E = S.ErrorOut
 OPERATIONS = [
     ("get", "/api/v1/reports/{kind}", "A periodic report computed now from the event log (kind: daily, weekly, monthly, chokepoint, supervision_monthly, consultation_monthly); format=json|html|xlsx|pdf", None, {200: ReportOut, 403: E, 404: E, 422: E}, ReportQuery, True),
     ("post", "/api/v1/reports/{kind}/issue", "Issue a report now: store it and send it to its recipients (supervisor, admin)", IssueIn, {201: IssuedOut, 403: E, 404: E, 409: E, 422: E}, None, True),
-    ("get", "/api/v1/reports", "The reports issued for a city, newest first", None, {200: IssuedList, 403: E, 422: E}, IssuedQuery, True),
+    ("get", "/api/v1/reports", "The reports issued for a city, newest first", None, {200: IssuedList, 403: E, 404: E, 422: E}, IssuedQuery, True),
     ("get", "/api/v1/reports/issued/{report_id}", "An issued report as it was sent; format=json|html|xlsx|pdf", None, {200: ReportOut, 404: E, 422: E}, DownloadQuery, True),
 ]
