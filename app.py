@@ -3,15 +3,16 @@ from __future__ import annotations
 
 import getpass
 import json
-import logging
 from pathlib import Path
 
 import click
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 from jinja2 import ChoiceLoader, FileSystemLoader
+from werkzeug.routing import IntegerConverter
 
 from api import ai_cli, context, errors, i18n, security
+from api import health, metrics as metrics_api, request_log
 from api.admin import bp as admin_api_bp
 from api.admin_pages import bp as admin_pages_bp
 from api.attachments import api_bp as attachments_api_bp, pages_bp as attachment_pages_bp
@@ -30,11 +31,15 @@ from api.dashboard_pages import bp as dashboard_pages_bp
 from api.escalation import bp as escalation_bp
 from api.emergency import bp as emergency_api_bp, pages_bp as emergency_pages_bp
 from api.escalation_pages import bp as escalation_pages_bp
+from api import channels as channels_api
+from api import upstream as upstream_api, upstream_cli
 from api.knowledge import bp as knowledge_api_bp
+from api.open311 import bp as open311_bp
 from api.knowledge_pages import bp as knowledge_pages_bp
 from api.messages import bp as messages_bp
 from api.openapi import bp as openapi_bp
 from api.pages import bp as pages_bp, register_error_pages
+from api.portal_pages import bp as portal_bp
 from api.rules import bp as rules_bp
 from api.rules_pages import bp as rules_pages_bp
 from api.v1 import bp as api_bp
@@ -43,6 +48,8 @@ from engine.cities import available_cities, list_calendar_overrides, set_calenda
 from engine.config import Settings
 from engine.db import Database
 from engine.facade import Hotline
+from engine.logs import configure_logging
+from engine.metrics import start_scheduler_metrics
 from engine.migrate import upgrade
 from engine.outbound import make_channel
 from engine.scheduler import run_forever
@@ -51,9 +58,17 @@ from engine.testclock import engine_clock
 ROOT = Path(__file__).resolve().parent
 
 
+class BoundedInt(IntegerConverter):
+    """``<int:…>`` that matches only ids a database column can hold (werkzeug's has no upper bound). The bound
+    is in the pattern, at most 18 digits (below 2**63): a value refused by ``max`` after matching can make
+    werkzeug answer 405 instead of 404."""
+    regex = r"\d{1,18}"
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     app = Flask(__name__, static_folder=str(ROOT / "api" / "static"), template_folder=str(ROOT / "api" / "templates"))
+    app.url_map.converters["int"] = BoundedInt      # before any route: ids beyond 64 bits are a plain 404
     app.jinja_loader = ChoiceLoader([FileSystemLoader(str(ROOT / "api" / "templates")),
                                      FileSystemLoader(str(ROOT / "forms" / "templates"))])
     app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=settings.max_upload_bytes,
@@ -61,6 +76,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.json.ensure_ascii = False
     app.extensions["hotline_settings"] = settings
     app.extensions["hotline_db"] = Database(settings.database_url)
+    if settings.report_database_url:
+        from engine.replica import read_only_database
+        app.extensions["hotline_report_db"] = read_only_database(settings.report_database_url)
     app.extensions["hotline_outbound"] = make_channel(settings)
 
     csrf = CSRFProtect(app)
@@ -76,11 +94,15 @@ def create_app(settings: Settings | None = None) -> Flask:
     csrf.exempt(privacy_api_bp)
     csrf.exempt(knowledge_api_bp)
     csrf.exempt(emergency_api_bp)
+    csrf.exempt(open311_bp)      # Open311 clients authenticate with api_key, not cookies
+    request_log.register(app)    # request ids + JSON lines; before context: its hooks then run after the commit
+    metrics_api.register(app)    # GET /metrics and the request counters (also before context, same reason)
     context.register(app)
     errors.register(app)
     i18n.register(app)
     register_error_pages(app)
     security.register(app)    # headers, Secure cookies, sign-in throttling (after CSRFProtect)
+    app.register_blueprint(health.bp)    # /healthz, /readyz
     app.register_blueprint(api_bp)
     app.register_blueprint(escalation_bp)
     app.register_blueprint(escalation_pages_bp)
@@ -102,12 +124,16 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(privacy_api_bp)
     app.register_blueprint(report_pages_bp)
     app.register_blueprint(insights_pages_bp)
+    channels_api.register(app, csrf)   # intake API (client keys, CSRF-exempt) and /admin/channels
+    upstream_api.register(app, csrf)   # upstream push + file import, webhook dead letters, /admin/webhooks
+    app.register_blueprint(open311_bp)   # /open311/v2/: GeoReport v2 façade
     app.register_blueprint(knowledge_api_bp)
     app.register_blueprint(knowledge_pages_bp)
     app.register_blueprint(rules_bp)
     app.register_blueprint(messages_bp)
     app.register_blueprint(openapi_bp)
     app.register_blueprint(pages_bp)
+    app.register_blueprint(portal_bp)    # /portal/: citizens without an account (CSRF-protected forms)
     app.register_blueprint(rules_pages_bp)
     register_cli(app)
     return app
@@ -171,19 +197,22 @@ def register_cli(app: Flask) -> None:
     @click.option("--once", is_flag=True, help="Run one sweep and exit.")
     def scheduler(once):
         """Run the timer scheduler process (APScheduler); run one or more beside the web workers."""
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-        logging.getLogger("apscheduler").setLevel(logging.WARNING)   # one line per sweep is noise
         settings = app.extensions["hotline_settings"]
+        configure_logging(settings.log_format, settings.log_level)   # HOTLINE_LOG_FORMAT=json: JSON lines
         db = app.extensions["hotline_db"]
         channel = app.extensions["hotline_outbound"]
         if once:
             from engine.scheduler import sweep
+            from engine.webhooks import deliver_due_webhooks
             click.echo(f"fired {sweep(db, _clock_for(app), batch=settings.scheduler_batch, channel=channel)}")
+            click.echo(f"webhooks {deliver_due_webhooks(db, _clock_for(app), max_attempts=settings.webhook_max_attempts)}")
             return
         from engine.attachments import AttachmentStore
+        start_scheduler_metrics(settings.scheduler_metrics_port)     # HOTLINE_SCHEDULER_METRICS_PORT
         run_forever(db, _clock_for(app), interval=settings.scheduler_interval, batch=settings.scheduler_batch,
                     channel=channel,
-                    attachment_store=AttachmentStore(settings.attachment_dir, settings.max_attachment_bytes))
+                    attachment_store=AttachmentStore(settings.attachment_dir, settings.max_attachment_bytes),
+                    settings=settings)
 
     calendar_group = click.Group("calendar", help="Working-calendar overrides (holidays, make-up days).")
 
@@ -288,3 +317,4 @@ def register_cli(app: Flask) -> None:
     for group in (db_group, city_group, demo_group, user_group, calendar_group, rules_group):
         app.cli.add_command(group)
     ai_cli.register(app, _clock_for(app))
+    upstream_cli.register(app, _clock_for(app))

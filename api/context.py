@@ -41,6 +41,21 @@ def session():
     return g.db_session
 
 
+def report_session():
+    """The session for the heavy read-only pages: the replica's when HOTLINE_REPORT_DATABASE_URL is set
+    (engine/replica.py), else the request's own."""
+    replica = current_app.extensions.get("hotline_report_db")
+    if replica is None:
+        return session()
+    if "report_session" not in g:
+        g.report_session = replica.sessions()
+    return g.report_session
+
+
+def report_hotline() -> Hotline:
+    return Hotline(report_session(), clock())
+
+
 def clock():
     if "engine_clock" not in g:
         g.engine_clock = engine_clock(session(), settings().test_clock)
@@ -74,10 +89,11 @@ def commit_or_rollback(response):
 
 
 def discard_session(_exc=None):
-    s = g.pop("db_session", None)
-    if s is not None:
-        s.rollback()
-        s.close()
+    for name in ("db_session", "report_session"):
+        s = g.pop(name, None)
+        if s is not None:
+            s.rollback()          # a replica's session never has anything to commit
+            s.close()
 
 
 def require_token(view):

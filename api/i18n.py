@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import request
 
 STRINGS = {
+    "channel_clients": ("渠道接入方", "Channel clients"), "webhook_deliveries": ("上级平台回传", "Upstream status reports"),
     "emergency": ("应急移交", "Emergency hand-offs"), "emergency_agency": ("紧急事项移交机构", "Emergency: hand to"),
     "emergency_agency_none": ("（非紧急）", "(not an emergency)"), "emergency_reason": ("紧急情况说明", "Emergency details"),
     "emergency_requested": ("待移交", "To hand over"), "emergency_handed_over": ("已移交待确认", "Handed over"),
@@ -249,7 +250,9 @@ MESSAGE_KINDS = {"task": ("新任务", "New task"), "warning": ("临期预警", 
                  "escalation": ("升级督办", "Escalation"), "knowledge_review": ("知识库复核", "Knowledge review"),
                  "report": ("分析报告", "Report")}
 
-EVENT_NAMES = {"emergency_transfer_requested": ("应急移交登记", "Emergency transfer requested"),
+EVENT_NAMES = {"channel_request_received": ("渠道接入登记", "Received from a channel"),
+               "open311_request_received": ("Open311受理", "Received through Open311"),
+               "emergency_transfer_requested": ("应急移交登记", "Emergency transfer requested"),
                "emergency_handed_over": ("已移交应急机构", "Handed to the emergency agency"),
                "emergency_acknowledged": ("应急机构确认接收", "Emergency agency acknowledged"),
                "ticket_created": ("受理登记", "Ticket created"), "decision_evaluated": ("规则判定", "Rule decision"),

@@ -1,6 +1,7 @@
 """The OpenAPI 3 document (built from the marshmallow schemas) and a browsable page for it."""
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from apispec import APISpec
@@ -16,12 +17,18 @@ from .reports import OPERATIONS as REPORT_OPERATIONS
 from .privacy import OPERATIONS as PRIVACY_OPERATIONS
 from .insights import OPERATIONS as INSIGHT_OPERATIONS
 from .knowledge import OPERATIONS as KNOWLEDGE_OPERATIONS
+from .upstream import OPERATIONS as UPSTREAM_OPERATIONS
+from .channels import OPERATIONS as CHANNEL_OPERATIONS
 from .emergency import OPERATIONS as EMERGENCY_OPERATIONS
+from .open311 import OPERATIONS as OPEN311_OPERATIONS
+from .health import OPERATIONS as HEALTH_OPERATIONS
+from .metrics import OPERATIONS as METRICS_OPERATIONS
 
 bp = Blueprint("openapi", __name__)
 
 J = "application/json"
-# (method, path, summary, request schema, {status: response schema}, query schema, auth)
+# (method, path, summary, request schema, {status: response schema}, query schema, auth: True = bearer token,
+#  "client" = a machine client's key, False = public)
 OPERATIONS = [
     ("post", "/api/v1/auth/token", "Issue an API token", S.TokenRequest, {201: S.TokenResponse, 401: S.ErrorOut, 422: S.ErrorOut}, None, False),
     ("post", "/api/v1/auth/revoke", "Revoke the token used for this call", None, {204: None, 401: S.ErrorOut}, None, True),
@@ -66,8 +73,34 @@ OPERATIONS = [
     *PRIVACY_OPERATIONS,
     *INSIGHT_OPERATIONS,
     *KNOWLEDGE_OPERATIONS,
+    *UPSTREAM_OPERATIONS,
+    *CHANNEL_OPERATIONS,
     *EMERGENCY_OPERATIONS,
+    *HEALTH_OPERATIONS, *METRICS_OPERATIONS,
+    *OPEN311_OPERATIONS,
 ]
+
+
+def general_errors(method: str, path: str, request, query, auth: bool) -> list[int]:
+    """The error statuses any operation of this shape can answer, besides the ones it names (api/errors.py):
+    a bad or oversized or mistyped body, an invalid query, a missing id, no or a weak sign-in, the ticket's
+    version moved under a write (409), and the per-IP limit of the public endpoints."""
+    statuses = []
+    if request is not None:
+        statuses += [400, 413, 415, 422]
+    if query is not None:
+        statuses.append(422)
+    if "{" in path:
+        statuses.append(404)
+    if auth == "client":
+        statuses.append(401)
+    elif auth:
+        statuses += [401, 403]
+        if method != "get":
+            statuses.append(409)
+    else:
+        statuses.append(429)
+    return statuses
 
 
 @lru_cache(maxsize=1)
@@ -76,13 +109,16 @@ def document() -> dict:
                    plugins=[MarshmallowPlugin()],
                    info={"description": "Ticket lifecycle API. All datetimes are ISO 8601 with +08:00."})
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    # Machine clients (channel adapters, upstream platforms): the key an administrator created for them.
+    spec.components.security_scheme("clientKey", {"type": "apiKey", "in": "header", "name": "X-Api-Key"})
     for method, path, summary, request, responses, query, auth in OPERATIONS:
         operation = {"summary": summary, "responses": {}}
         params = [{"name": p[1:-1], "in": "path", "required": True,
                    "schema": {"type": "integer" if p in ("{ticket_id}", "{version}", "{message_id}", "{attachment_id}",
+                                                "{client_id}", "{delivery_id}",
                                                 "{entry_id}")
                               else "string"}}
-                  for p in path.split("/") if p.startswith("{")]
+                  for p in re.findall(r"\{\w+\}", path)]
         if query is not None:
             params.append({"in": "query", "schema": query})
         if params:
@@ -96,6 +132,9 @@ def document() -> dict:
             operation["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": {
                 "type": "object", "required": ["file"],
                 "properties": {"file": {"type": "string", "format": "binary"}}}}}}
+        elif isinstance(request, tuple) and request[0] == "form":    # ("form", Schema): Open311's form posts
+            operation["requestBody"] = {"required": True, "content": {
+                "application/x-www-form-urlencoded": {"schema": request[1]}, "multipart/form-data": {"schema": request[1]}}}
         elif request is not None:
             operation["requestBody"] = {"required": True, "content": {J: {"schema": request}}}
         for status, schema in responses.items():
@@ -103,9 +142,14 @@ def document() -> dict:
             if schema is not None:
                 entry["content"] = {J: {"schema": schema}}
             operation["responses"][str(status)] = entry
-        if auth:
+        if auth == "client":
+            operation["security"] = [{"clientKey": []}]
+        elif auth:
             operation["security"] = [{"bearer": []}]
-            operation["responses"].setdefault("401", {"description": "401", "content": {J: {"schema": S.ErrorOut}}})
+        if path.startswith("/api/"):
+            for status in general_errors(method, path, request, query, auth):
+                operation["responses"].setdefault(str(status), {"description": str(status),
+                                                                "content": {J: {"schema": S.ErrorOut}}})
         spec.path(path=path, operations={method: operation})
     return spec.to_dict()
 

@@ -31,6 +31,8 @@ class Settings:
     # Attachments: where the bytes are kept (outside the web root) and the largest file accepted.
     attachment_dir: str = str(INSTANCE_DIR / "attachments")
     max_attachment_bytes: int = 5 * 1024 * 1024
+    # Upstream webhooks (engine/webhooks.py): failed attempts before a delivery is dead (dead-letter list).
+    webhook_max_attempts: int = 8
     # Web security (api/security.py): Secure cookies + HSTS when served over HTTPS; how many reverse
     # proxies in front are trusted for X-Forwarded-For/-Proto; sign-in throttling and the per-IP limit of
     # the unauthenticated endpoints (0 = off). The counters are per process.
@@ -43,6 +45,22 @@ class Settings:
     # header naming the signed-in user, trusted only with the proxy's shared secret (api/context.py).
     sso_user_header: str | None = None
     sso_proxy_secret: str | None = None
+    # A read replica (PostgreSQL streaming standby) the heavy read-only pages use: reports, KPIs, scores, the
+    # cockpit and the insights (engine/replica.py). Unset: everything reads the primary.
+    report_database_url: str | None = None
+    # The citizen portal's public address (HOTLINE_PUBLIC_BASE_URL), for the rating links sent by SMS.
+    public_base_url: str | None = None
+    # Production mode (docs/deployment.md): log lines as text or JSON; the bearer token GET /metrics asks for
+    # (open when unset); the scheduler process's own metrics port (off when unset); prometheus_client's
+    # directory shared by the gunicorn workers; gunicorn's workers, bind address and worker timeout.
+    log_format: str = "text"
+    log_level: str = "INFO"
+    metrics_token: str | None = None
+    scheduler_metrics_port: int | None = None
+    prometheus_multiproc_dir: str | None = None
+    web_workers: int = 2
+    web_bind: str = "127.0.0.1:8000"
+    web_timeout: int = 120
 
     @classmethod
     def from_env(cls, env=None) -> "Settings":
@@ -107,6 +125,7 @@ class Settings:
             sms_url=sms_url,
             attachment_dir=env.get("HOTLINE_ATTACHMENT_DIR") or str(INSTANCE_DIR / "attachments"),
             max_attachment_bytes=number("HOTLINE_MAX_ATTACHMENT_BYTES", str(5 * 1024 * 1024), int),
+            webhook_max_attempts=number("HOTLINE_WEBHOOK_MAX_ATTEMPTS", "8", int),
             secure_cookies=flag("HOTLINE_SECURE_COOKIES"),
             proxy_hops=count("HOTLINE_PROXY_HOPS", "0"),
             login_max_failures=number("HOTLINE_LOGIN_MAX_FAILURES", "5", int),
@@ -114,6 +133,9 @@ class Settings:
             public_rate_per_minute=count("HOTLINE_PUBLIC_RATE_PER_MINUTE", "120"),
             sso_user_header=env.get("HOTLINE_SSO_USER_HEADER") or None,
             sso_proxy_secret=env.get("HOTLINE_SSO_PROXY_SECRET") or None,
+            public_base_url=_public_base_url(env, problems),
+            **_production_settings(env, problems),
+            report_database_url=_replica_url(env, problems),
         )
         if settings.sso_user_header and not settings.sso_proxy_secret:
             problems.append("HOTLINE_SSO_USER_HEADER needs HOTLINE_SSO_PROXY_SECRET (the proxy's shared secret)")
@@ -121,6 +143,70 @@ class Settings:
             raise ValidationFailed("配置有误：" + "；".join(problems), "Bad configuration: " + "; ".join(problems),
                                    details=problems)
         return settings
+
+
+def _replica_url(env, problems: list) -> str | None:
+    url = env.get("HOTLINE_REPORT_DATABASE_URL") or None
+    if url is None:
+        return None
+    if not url.startswith(("sqlite", "postgresql")):
+        problems.append("HOTLINE_REPORT_DATABASE_URL must be a sqlite:// or postgresql:// URL")
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
+def _production_settings(env, problems: list) -> dict:
+    """Logging, metrics and gunicorn settings (docs/deployment.md); problems are appended, not raised."""
+    from .logs import LOG_FORMATS, LOG_LEVELS
+
+    def whole(name, default, low, high=None):
+        raw = (env.get(name) or "").strip()
+        if not raw:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            problems.append(f"{name} must be a whole number")
+            return default
+        if value < low or (high is not None and value > high):
+            problems.append(f"{name} must be between {low} and {high}" if high else f"{name} must be at least {low}")
+        return value
+
+    log_format = (env.get("HOTLINE_LOG_FORMAT") or "text").strip().lower()
+    if log_format not in LOG_FORMATS:
+        problems.append("HOTLINE_LOG_FORMAT must be " + " or ".join(LOG_FORMATS))
+    log_level = (env.get("HOTLINE_LOG_LEVEL") or "INFO").strip().upper()
+    if log_level not in LOG_LEVELS:
+        problems.append("HOTLINE_LOG_LEVEL must be one of " + "|".join(LOG_LEVELS))
+    token = env.get("HOTLINE_METRICS_TOKEN") or None
+    if token is not None and len(token) < 16:
+        problems.append("HOTLINE_METRICS_TOKEN must be at least 16 characters")
+    # prometheus_client reads this variable itself; checked here so a typo fails at start, not at a scrape.
+    multiproc = env.get("PROMETHEUS_MULTIPROC_DIR") or None
+    if multiproc is not None and not (os.path.isdir(multiproc) and os.access(multiproc, os.W_OK)):
+        problems.append("PROMETHEUS_MULTIPROC_DIR must be an existing writable directory")
+    bind = (env.get("HOTLINE_WEB_BIND") or "127.0.0.1:8000").strip()
+    host, _, port = bind.rpartition(":")
+    if not (bind.startswith("unix:") and len(bind) > 5) and not (host and port.isdigit() and 0 < int(port) < 65536):
+        problems.append("HOTLINE_WEB_BIND must be host:port or unix:/path")
+    return {"log_format": log_format, "log_level": log_level, "metrics_token": token,
+            "scheduler_metrics_port": whole("HOTLINE_SCHEDULER_METRICS_PORT", None, 1, 65535),
+            "prometheus_multiproc_dir": multiproc, "web_workers": whole("HOTLINE_WEB_WORKERS", 2, 1),
+            "web_bind": bind, "web_timeout": whole("HOTLINE_WEB_TIMEOUT", 120, 1)}
+
+
+def _public_base_url(env, problems: list) -> str | None:
+    """Where citizens reach the portal, e.g. https://12345.nantong.gov.cn (a path prefix is kept; no query
+    or fragment). Unset: no rating links are sent."""
+    from urllib.parse import urlsplit
+    raw = (env.get("HOTLINE_PUBLIC_BASE_URL") or "").strip().rstrip("/")
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        problems.append("HOTLINE_PUBLIC_BASE_URL must be an http:// or https:// address without query or fragment")
+    return raw
 
 
 def _instance_secret() -> str:

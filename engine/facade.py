@@ -23,6 +23,7 @@ from .intake import lifecycle_start_data
 from .admin_commands import AdminCommands
 from .attachments import AttachmentCommands
 from .channel_clients import ChannelClientCommands
+from .channel_intake import ChannelIntakeCommands
 from .emergency import EMERGENCY_OUTCOME, EmergencyCommands, agency_problem, open_transfer
 from .audit_commands import AuditCommands
 from .escalation import EscalationCommands
@@ -40,6 +41,11 @@ from .ruleset_commands import RuleSetCommands
 from .runtime import TicketRun
 from .studio import StudioCommands
 from .task_aids import TaskAidCommands
+from .open311 import Open311Commands
+from .upstream import UpstreamCommands
+from .webhooks import WebhookCommands
+from .portal import PortalCommands
+from .citizen_rating import CITIZEN_TASKS, CitizenRatingCommands
 
 REQUEST_TYPES = ("consult", "help", "suggestion", "complaint", "report", "praise")
 SCOPES = ("normal", "emergency", "litigation", "petition", "arbitration", "reconsideration", "discipline",
@@ -57,9 +63,9 @@ def _msg(code: str, zh: str, en: str) -> dict:
 
 class Hotline(RuleSetCommands, EscalationCommands, AuditCommands, AdminCommands, StudioCommands,
               AttachmentCommands, TaskAidCommands, MergeCommands, KnowledgeCommands, DuplicateCommands,
-              DispatchModelCommands, InsightCommands, KpiCommands,
-              ScoringCommands, ReportCommands, CockpitCommands, ChannelClientCommands,
-              EmergencyCommands):
+              DispatchModelCommands, InsightCommands, KpiCommands, UpstreamCommands, WebhookCommands,
+              ScoringCommands, ReportCommands, CockpitCommands, ChannelClientCommands, ChannelIntakeCommands,
+              EmergencyCommands, PortalCommands, CitizenRatingCommands, Open311Commands):
     def __init__(self, session: Session, clock: Clock):
         self.session = session
         self.clock = clock
@@ -340,7 +346,8 @@ class Hotline(RuleSetCommands, EscalationCommands, AuditCommands, AdminCommands,
     @staticmethod
     def may_act(actor: Principal, row: TaskRow) -> bool:
         """Whether the actor may claim/complete this task: their role, and their unit for unit tasks."""
-        if row.role not in actor.roles:
+        # A citizen answers their own callback on the portal (the HTTP layer proved the ticket is theirs).
+        if row.role not in actor.roles and not (actor.has("citizen") and row.name in CITIZEN_TASKS):
             return False
         return row.unit_code is None or row.unit_code == actor.unit_code
 

@@ -21,8 +21,10 @@ from .db import Database
 from .errors import Conflict, DomainError
 from .facade import Hotline
 from .knowledge import sweep_knowledge_reviews
+from .metrics import fired_timer_lags, observe_timer_lags
 from .notifications import deliver_due, sweep_warnings
 from .outbound import LoggingChannel, OutboundChannel
+from .webhooks import DEFAULT_MAX_ATTEMPTS, deliver_due_webhooks
 
 log = logging.getLogger("hotline.scheduler")
 
@@ -41,7 +43,11 @@ def sweep(db: Database, clock_for: Callable[[object], Clock], *, batch: int = 50
     for ticket_id in ticket_ids:
         try:
             with db.unit_of_work() as session:
-                fired += Hotline(session, clock_for(session)).fire_due_timers_of(ticket_id, worker)
+                hotline = Hotline(session, clock_for(session))
+                count = hotline.fire_due_timers_of(ticket_id, worker)
+                lags = fired_timer_lags(session, ticket_id, worker, hotline.clock.now()) if count else []
+            fired += count
+            observe_timer_lags(lags)      # only once committed (engine/metrics.py)
         except Conflict:
             log.info("ticket %s changed while firing its timers; retried next sweep", ticket_id)
         except OperationalError as exc:   # lock timeout / connection hiccup: the next sweep retries
@@ -144,13 +150,16 @@ def sweep_notifications(db: Database, clock_for: Callable[[object], Clock], *, b
 
 
 def run_forever(db: Database, clock_for, *, interval: float, batch: int,
-                channel: OutboundChannel | None = None, attachment_store=None) -> None:
+                channel: OutboundChannel | None = None, attachment_store=None, settings=None) -> None:
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     scheduler = BlockingScheduler(timezone="Asia/Shanghai")
     worker = worker_name()
     scheduler.add_job(lambda: sweep(db, clock_for, batch=batch, worker=worker, channel=channel), "interval", seconds=interval,
                       id="timer_sweep", max_instances=1, coalesce=True)
+    attempts = settings.webhook_max_attempts if settings is not None else DEFAULT_MAX_ATTEMPTS   # upstream webhooks
+    scheduler.add_job(lambda: deliver_due_webhooks(db, clock_for, batch=batch, max_attempts=attempts), "interval",
+                      seconds=interval, id="webhook_delivery", max_instances=1, coalesce=True)
     scheduler.add_job(lambda: retrain_dispatch_models(db, clock_for), "cron", hour=2, minute=30,
                       id="dispatch_model_retraining", max_instances=1, coalesce=True)
     scheduler.add_job(lambda: issue_reports(db, clock_for), "cron", minute=5, id="periodic_reports",
@@ -160,5 +169,10 @@ def run_forever(db: Database, clock_for, *, interval: float, batch: int,
     if attachment_store is not None:
         scheduler.add_job(lambda: purge_attachments(db, clock_for, attachment_store), "cron", hour=3, minute=15,
                           id="attachment_retention", max_instances=1, coalesce=True)
+    if settings is not None and settings.public_base_url:   # citizens' rating links by SMS (engine/citizen_rating.py)
+        from .citizen_rating import sweep_rating_links
+        scheduler.add_job(lambda: sweep_rating_links(db, clock_for, channel or LoggingChannel(), secret=settings.secret_key,
+                                                     base_url=settings.public_base_url, batch=batch),
+                          "interval", seconds=60, id="citizen_rating_sms", max_instances=1, coalesce=True)
     log.info("%s sweeping every %ss", worker, interval)
     scheduler.start()

@@ -39,6 +39,7 @@ A_TITLE, A_PHONE = "甲单位矩阵工单", "13911110001"
 B_TITLE, B_PHONE = "乙单位矩阵工单", "13922220002"
 C_TITLE, C_PHONE = "待派矩阵工单", "13933330003"
 D_TITLE, D_PHONE = "并单矩阵工单", "13944440004"        # merged into A's ticket: never dispatched to a unit
+E_TITLE, E_PHONE = "应急矩阵工单", "13955550005"        # an emergency handed to 119: never dispatched either
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00\x10JFIF" + b"\x00" * 200
 MISSING_ID = 999999
 MISSING_TASK = "00000000-0000-4000-8000-000000000000"
@@ -82,9 +83,13 @@ def make_app(tmp_path, sqlite_template, demo_hash):
     shutil.copy(sqlite_template, path)
     url = f"sqlite:///{path}"
     load_world_db(url, demo_hash)
+    # The walk sends thousands of requests from one address: the per-IP limit of the public endpoints is off
+    # and the failure throttle (sign-in, the portal's wrong codes and links) is wide (both are tested on their
+    # own), or Open311's reads and the portal's made-up links would answer 429 halfway.
     settings = Settings(database_url=url, secret_key="test-secret", test_clock=True,
                         attachment_dir=str(tmp_path / "attachments"), scheduler_interval=1, scheduler_batch=50,
-                        max_upload_bytes=8 * 1024 * 1024, default_language="zh")
+                        max_upload_bytes=8 * 1024 * 1024, default_language="zh", public_rate_per_minute=0,
+                        login_max_failures=100000)
     application = create_app(settings)
     application.config.update(TESTING=True)
     return application
@@ -182,6 +187,24 @@ def build_world(app) -> World:
     _ok(c("admin").put("/api/v1/admin/calendar", json={"city": "nantong", "day": "2030-01-02", "is_working": False,
                                                       "note": "矩阵测试"}))
     ids["day"] = "2030-01-02"
+    # Issue 9: an emergency handed to 119; a channel client (revoked by the walk); an upstream platform's
+    # directive with its pending status report to the platform (a retry of a pending one is a 409).
+    ids["ticket_e"] = _ok(operator.post("/api/v1/tickets", json=complaint(
+        title=f"{E_TITLE}：楼道冒烟", content="3号楼楼道冒烟。", scope="emergency", emergency_agency="119",
+        citizen={"name": "戊市民", "phone": E_PHONE})), 201)["id"]
+    admin = c("admin")
+    ids["client"] = _ok(admin.post("/api/v1/admin/channel-clients", json={
+        "city": "nantong", "name": "matrix-grid", "channel": "grid", "kind": "grid"}), 201)["id"]
+    upstream = _ok(admin.post("/api/v1/admin/channel-clients", json={
+        "city": "nantong", "name": "matrix-province", "channel": "provincial_platform", "kind": "upstream",
+        "webhook_url": "http://127.0.0.1:9/hotline"}), 201)
+    response = world.app.test_client().post("/api/v1/upstream/tickets", headers={"X-Api-Key": upstream["key"]},
+                                            json={"external_id": "JS-MATRIX-1", "title": "省平台矩阵指令",
+                                                  "content": "省平台转办的诉求。", "request_type": "help",
+                                                  "received_at": MONDAY, "due_at": "2025-11-10T17:30:00+08:00"})
+    assert response.status_code == 201, response.get_json()
+    ids["delivery"] = _ok(admin.get("/api/v1/admin/webhooks?state=pending"))["items"][0]["id"]
+    ids["number_a"] = ticket_a["number"]
     overview = _ok(c("admin").get("/api/v1/admin/cities/nantong"))
     ids["channels"] = [{"code": ch["code"], "name": ch["name"]} for ch in overview["channels"]]
     ids["working_hours"] = overview["working_hours"]
@@ -194,6 +217,18 @@ def variants(path: str, ids: dict) -> list[tuple[str, dict]]:
     base = {"city": "nantong", "version": ids["version"], "name": ids["file"], "decision_id": "handle_limit",
             "day": ids["day"], "kind": "daily", "model_id": ids["model"], "entry_id": ids["entry"],
             "message_id": ids["message"], "attachment_id": ids["attachment"], "report_id": ids["report_daily"]}
+    if "/emergency-transfer" in path:
+        return [("E", {**base, "ticket_id": ids["ticket_e"]}), ("A", {**base, "ticket_id": ids["ticket_a"]}),
+                ("missing", {**base, "ticket_id": MISSING_ID})]
+    for name, key, real, missing in (("{client_id}", "client_id", ids["client"], MISSING_ID),
+                                     ("{delivery_id}", "delivery_id", ids["delivery"], MISSING_ID),
+                                     ("{service_request_id}", "service_request_id", ids["number_a"], "NT00000000"),
+                                     ("{service_code}", "service_code", "urban_construction", "nope"),
+                                     ("{number}", "number", ids["number_a"], "NT00000000")):
+        if name in path:
+            return [("A", {**base, key: real}), ("missing", {**base, key: missing})]
+    if "{token}" in path:
+        return [("missing", {**base, "token": "not-a-signed-link"})]
     if "{ticket_id}" in path:
         return [("A", {**base, "ticket_id": ids["ticket_a"]}), ("B", {**base, "ticket_id": ids["ticket_b"]}),
                 ("case", {**base, "ticket_id": ids["case_supervision"]}),
@@ -325,9 +360,21 @@ def body_for(method: str, path: str, params: dict, ids: dict):
                                         "title": "矩阵测试条目", "body": "矩阵测试正文", "review_due": "2026-06-30"},
         ("put", "/api/v1/knowledge/{entry_id}"): {"revision": 1, "title": "车库积水的答复口径（修订）"},
         ("post", "/api/v1/knowledge/{entry_id}/retire"): {},
+        ("post", "/api/v1/tickets/{ticket_id}/emergency-transfer/handover"): {"note": "矩阵测试转接"},
+        ("post", "/api/v1/tickets/{ticket_id}/emergency-transfer/acknowledge"): {"agency_reference": "119-MATRIX"},
+        ("post", "/api/v1/admin/channel-clients"): {"city": "nantong", "name": "matrix-probe", "channel": "web",
+                                                    "kind": "generic"},
+        ("post", "/api/v1/channel/requests"): {"title": "矩阵探测", "content": "矩阵探测", "request_type": "help"},
+        ("post", "/api/v1/upstream/tickets"): {"external_id": "JS-MATRIX-2", "title": "矩阵探测", "content": "矩阵探测",
+                                               "request_type": "help", "received_at": MONDAY,
+                                               "due_at": "2025-11-10T17:30:00+08:00"},
     }
     if (method, path) == ("post", "/api/v1/deployments"):
         return None, {"name": "nantong"}
+    if (method, path) == ("post", "/api/v1/admin/upstream/imports"):
+        return None, {"client_id": str(ids["client"]), "file": (io.BytesIO(b"[]"), "import.json")}
+    if (method, path) == ("post", "/open311/v2/requests.json"):
+        return None, {"service_code": "urban_construction", "description": "矩阵探测：路面破损"}
     if (method, path) == ("post", "/api/v1/tickets/{ticket_id}/attachments"):
         return None, {"file": (io.BytesIO(JPEG), "探测.jpg")}
     return bodies.get((method, path)), None

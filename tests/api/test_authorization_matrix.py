@@ -47,6 +47,8 @@ TEXT_LOOKUP = having("operator", "dispatcher", "supervisor", "admin")          #
 ISSUE = having("supervisor", "admin")                       # issuing reports, entering score items
 KNOWLEDGE_READ = having("operator", "dispatcher", "admin", "handler", "leader")
 KNOWLEDGE_A = ADMIN | A_UNIT                                # an entry of unit A is kept by A's users and admins
+EMERGENCY_ACT = having("operator", "dispatcher", "supervisor", "admin")                     # emergency HAND_OFF_ROLES
+EMERGENCY_VIEW = EMERGENCY_ACT | having("auditor", "inspector", "city_leader")              # emergency VIEW_ROLES
 
 # What each principal may see of a ticket: the centre everything, a unit its own tickets.
 SEES = {"A": CENTRE | A_UNIT, "B": CENTRE | B_UNIT, "case": CENTRE | A_UNIT,
@@ -151,6 +153,32 @@ API = {
     ("get", "/api/v1/knowledge/{entry_id}"): {"A": KNOWLEDGE_READ},
     ("put", "/api/v1/knowledge/{entry_id}"): {"A": KNOWLEDGE_A},
     ("post", "/api/v1/knowledge/{entry_id}/retire"): {"A": KNOWLEDGE_A},
+    # Issue 9. Machine clients authenticate with their own key, never with a user's token (EXACT below).
+    ("post", "/api/v1/channel/requests"): NOBODY,
+    ("get", "/api/v1/channel/requests/{number}"): {},
+    ("post", "/api/v1/upstream/tickets"): NOBODY,
+    ("get", "/api/v1/admin/channel-clients"): ADMIN,
+    ("post", "/api/v1/admin/channel-clients"): ADMIN,
+    ("post", "/api/v1/admin/channel-clients/{client_id}/revoke"): {"A": ADMIN},
+    ("post", "/api/v1/admin/upstream/imports"): ADMIN,
+    ("get", "/api/v1/admin/webhooks"): ADMIN,
+    ("post", "/api/v1/admin/webhooks/{delivery_id}/retry"): {"A": ADMIN},      # a pending one: 409, past the check
+    ("get", "/api/v1/emergency-transfers"): EMERGENCY_VIEW,
+    # A normal ticket has no transfer: 404 for those who may look, 403 for the rest.
+    ("get", "/api/v1/tickets/{ticket_id}/emergency-transfer"): {"E": EMERGENCY_VIEW},
+    ("post", "/api/v1/tickets/{ticket_id}/emergency-transfer/handover"): {"E": EMERGENCY_ACT},
+    ("post", "/api/v1/tickets/{ticket_id}/emergency-transfer/acknowledge"): {"E": EMERGENCY_ACT},
+    # Open311 is public by design (GeoReport v2): status and masked, publishable text, never the citizen.
+    ("get", "/open311/v2/discovery.json"): PUBLIC,
+    ("get", "/open311/v2/services.json"): PUBLIC,
+    ("get", "/open311/v2/services/{service_code}.json"): {"A": PUBLIC},
+    ("get", "/open311/v2/requests.json"): PUBLIC,
+    ("get", "/open311/v2/requests/{service_request_id}.json"): {"A": PUBLIC},
+    ("post", "/open311/v2/requests.json"): NOBODY,                       # an open311 client's api_key (EXACT)
+    # Issue 10: probes and metrics for the load balancer and Prometheus (HOTLINE_METRICS_TOKEN unset here).
+    ("get", "/healthz"): PUBLIC,
+    ("get", "/readyz"): PUBLIC,
+    ("get", "/metrics"): PUBLIC,
 }
 
 PAGES = {
@@ -192,6 +220,26 @@ PAGES = {
     "/studio/{city}/{name}": {"": TRAIN},
     "/studio/{city}/{name}/download": {"": TRAIN},
     "/admin/": ADMIN,
+    "/admin/channels": ADMIN,
+    "/admin/webhooks": ADMIN,
+    "/emergency": EMERGENCY_VIEW,
+    "/healthz": PUBLIC,
+    "/readyz": PUBLIC,
+    "/metrics": PUBLIC,
+    **{f"/open311/v2/{name}.{fmt}": PUBLIC for name in ("discovery", "services", "requests") for fmt in ("json", "xml")},
+    **{f"/open311/v2/{name}.{fmt}": {"A": PUBLIC} for name in ("services/{service_code}",
+                                                                "requests/{service_request_id}")
+       for fmt in ("json", "xml")},
+    # The citizen portal needs no account. The receipt and a ticket's progress send a browser that has not
+    # proved the ticket with its query code to the tracking form (302, not to /login); a made-up rating
+    # link is a 404 (EXACT).
+    "/portal/": PUBLIC,
+    "/portal/submit": PUBLIC,
+    "/portal/receipt": PUBLIC,
+    "/portal/track": PUBLIC,
+    "/portal/track/{number}": {"A": PUBLIC, "missing": PUBLIC},
+    "/portal/disclosed": PUBLIC,
+    "/portal/rate/{token}": NOBODY,
 }
 
 # Exact statuses where the general rule says too little.
@@ -200,6 +248,15 @@ EXACT = {
     **{("post", "/api/v1/tickets/{ticket_id}/attachments", variant, "auditor"): 422
        for variant in ("A", "B", "case", "consultation")},
 }
+
+# A user's token is no client key: 401 (the machine-client scheme), not 403, whoever holds it.
+EXACT.update({(method, path, variant, who): 401 for method, path, variants in (
+    ("post", "/api/v1/channel/requests", ("",)), ("get", "/api/v1/channel/requests/{number}", ("A", "missing")),
+    ("post", "/api/v1/upstream/tickets", ("",))) for variant in variants for who in PRINCIPALS})
+# Open311 answers a missing or wrong api_key with 403, as GeoReport v2 specifies, to anonymous callers too.
+EXACT.update({("post", "/open311/v2/requests.json", "", who): 403 for who in PRINCIPALS})
+EXACT.update({("get", "/portal/rate/{token}", "missing", who): 404 for who in PRINCIPALS})
+EXACT.update({("get", "/portal/track/{number}", "missing", who): 302 for who in PRINCIPALS})
 
 # By design (宿州 附件6): the daily hot-issue report is sent to every unit's leaders and names the city's
 # 多人一投 matters with their tickets, whichever unit has them (reported).
@@ -326,8 +383,8 @@ def test_every_page(world, who):
     for path in page_rules(world.app):
         for variant, params in Z.variants(path, world.ids):
             outcome = Z.send(browser, "get", Z.url_for_op(path, {**params, **PAGE_PARAMS}))
-            problem = judge(who, expected(PAGES, path, variant), outcome, page=True,
-                            exact=guessed(PAGES, path, variant, who)) \
+            exact = EXACT.get(("get", path, variant, who)) or guessed(PAGES, path, variant, who)
+            problem = judge(who, expected(PAGES, path, variant), outcome, page=True, exact=exact) \
                 or leaked(who, outcome, ("get", path, variant))
             if problem:
                 failures.append(f"{who} GET {path} [{variant or '-'}]: {problem}")
