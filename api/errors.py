@@ -2,13 +2,21 @@
 
 Every error body is ``{"error": {"code", "message", "details"}}`` with the message in the user's
 language (``?lang=``, the ``lang`` cookie, then Accept-Language; Chinese by default).
+
+Failures of the infrastructure rather than of the request (the database down, restarting, read-only or out
+of disk; a commit that fails; the attachment disk full) answer 503/507 with a code of their own, on a page
+as the error page; the request's transaction is rolled back (docs/deployment.md "Faults").
 """
 from __future__ import annotations
 
-from flask import jsonify, request
+import errno
+import logging
+
+from flask import jsonify, render_template, request, session as cookie_session
 from marshmallow import ValidationError
+from sqlalchemy.exc import DBAPIError, IntegrityError, TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, InternalServerError
 
 from engine import errors as E
 
@@ -106,8 +114,72 @@ def stale_error(_error: StaleDataError):
 def http_error(error: HTTPException):
     if not request.path.startswith(("/api/", "/open311/")):
         return error
+    if request.path.startswith("/open311/"):      # unknown resources too answer in Open311's error shape
+        from .open311_format import http_error_response
+        return http_error_response(error)
     zh, en = HTTP_MESSAGES.get(error.code, (error.name, error.name))
     return error_response(f"http_{error.code}", en if language() == "en" else zh, error.code)
+
+
+# code, status, zh, en of each infrastructure failure (see infrastructure_failure).
+DATABASE_UNAVAILABLE = ("database_unavailable", 503, "数据库暂时不可用，操作未完成，请稍后重试",
+                        "The database is unavailable; the request did not complete. Retry shortly")
+DATABASE_FULL = ("database_full", 507, "数据库存储空间已满，操作未保存，请联系系统管理员",
+                 "The database is out of disk space; nothing was saved. Contact the administrator")
+STORAGE_FULL = ("storage_full", 507, "附件存储空间已满，文件未保存，请联系系统管理员",
+                "The attachment storage is full; the file was not saved. Contact the administrator")
+STORAGE_UNAVAILABLE = ("storage_unavailable", 503, "附件存储暂时无法写入，文件未保存",
+                       "The attachment storage cannot be written; the file was not saved")
+INTERNAL_ERROR = ("internal_error", 500, "服务器内部错误，操作未完成", "Internal server error; the request did not complete")
+log = logging.getLogger("hotline.errors")
+
+
+def infrastructure_failure(exc: BaseException | None) -> tuple | None:
+    """Which failure an unexpected exception is: any driver error (connection refused or cut, server shutting
+    down, read-only transaction, a commit refused) means the database; ENOSPC & co. the attachment disk."""
+    if isinstance(exc, (DBAPIError, PoolTimeout)):
+        orig = getattr(exc, "orig", None)
+        # PostgreSQL's disk_full SQLSTATE, or SQLite's SQLITE_FULL ("database or disk is full")
+        full = getattr(orig, "sqlstate", None) == "53100" or getattr(orig, "sqlite_errorcode", None) == 13
+        return DATABASE_FULL if full else DATABASE_UNAVAILABLE
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return STORAGE_FULL
+    if isinstance(exc, OSError) and exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO):
+        return STORAGE_UNAVAILABLE
+    return None
+
+
+def failure_response(failure: tuple):
+    code, status, zh, en = failure
+    message = en if language() == "en" else zh
+    if request.path.startswith("/api/"):
+        return error_response(code, message, status)
+    if request.path.startswith("/open311/"):
+        from .open311_format import errors_response
+        return errors_response(status, [message], code)
+    cookie_session.pop("_flashes", None)  # e.g. "ticket created" of a form whose commit then failed
+    try:
+        return render_template("error.html", message=message), status
+    except Exception:                    # noqa: BLE001 - the error page must not fail in turn
+        return message, status, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+def unexpected_error(exc: Exception):
+    """A driver or disk error raised while handling the request (the transaction is rolled back after it).
+    A unique-key collision is a concurrent writer: the same 409 as a lost ticket race."""
+    if isinstance(exc, IntegrityError):
+        return failure_response((E.Conflict.code, 409, E.Conflict.message_zh, E.Conflict.message_en))
+    failure = infrastructure_failure(exc) or INTERNAL_ERROR
+    # The driver's message only: SQLAlchemy's own text carries the statement's parameters (personal data).
+    log.error("%s on %s %s: %s: %s", failure[0], request.method, request.path, type(exc).__name__,
+              getattr(exc, "orig", None) or exc, exc_info=failure is INTERNAL_ERROR)
+    return failure_response(failure)
+
+
+def server_error(error: InternalServerError):
+    """Everything no other handler took, including a failed COMMIT (it happens after the view returned, in
+    api/context.py): Flask has logged it and hands it over as the 500's original exception."""
+    return failure_response(infrastructure_failure(error.original_exception) or INTERNAL_ERROR)
 
 
 def register(app) -> None:
@@ -115,3 +187,7 @@ def register(app) -> None:
     app.register_error_handler(ValidationError, schema_error)
     app.register_error_handler(StaleDataError, stale_error)
     app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(DBAPIError, unexpected_error)
+    app.register_error_handler(PoolTimeout, unexpected_error)
+    app.register_error_handler(OSError, unexpected_error)
+    app.register_error_handler(InternalServerError, server_error)

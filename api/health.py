@@ -54,6 +54,13 @@ def check_database(database) -> tuple[dict, dict]:
         except Exception as exc:        # noqa: BLE001
             log.warning("readiness: database round trip failed: %r", exc)
             return {"ok": False, "detail": exc.__class__.__name__}, {"ok": False, "detail": "database unavailable"}
+        if database.is_postgres:
+            # A primary that went read-only (a failover left it a standby, or a full disk's emergency setting)
+            # answers SELECT 1 but refuses every write.
+            cursor.execute("SHOW transaction_read_only")
+            if cursor.fetchone()[0] == "on":
+                cursor.close()
+                return {"ok": False, "detail": "read-only"}, {"ok": False, "detail": "database is read-only"}
         try:
             cursor.execute("SELECT version_num FROM alembic_version")
             current = {row[0] for row in cursor.fetchall()}
@@ -75,8 +82,12 @@ def check_attachment_dir(path: str) -> dict:
     lie about a read-only mount or a full disk."""
     try:
         os.makedirs(path, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path, prefix=".readyz-"):
-            pass
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".readyz-") as probe:
+            # A few bytes, flushed to the file system: an empty file needs no data block, so it is still
+            # created on a full disk where no photo could be.
+            probe.write(b"readyz probe\n" * 320)
+            probe.flush()
+            os.fsync(probe.fileno())
     except OSError as exc:
         log.warning("readiness: attachment directory %s not writable: %r", path, exc)
         return {"ok": False, "detail": exc.__class__.__name__}

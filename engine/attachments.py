@@ -85,7 +85,11 @@ class AttachmentStore:
         key = secrets.token_hex(16)
         target = self.directory / key[:2] / key
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+        try:
+            target.write_bytes(data)
+        except OSError:
+            target.unlink(missing_ok=True)       # a full disk leaves no partial file behind
+            raise
         return key
 
     def read(self, key: str) -> bytes:

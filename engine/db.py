@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -40,6 +40,12 @@ def make_engine(url: str, *, read_only: bool = False, **kwargs) -> Engine:
 
         return engine
     _fast_json_for_psycopg()
+    # pool_pre_ping: a pooled connection is tested before a request gets it, so after a PostgreSQL restart or
+    # failover no request meets a dead one. connect_timeout: a server that does not answer at all (host down,
+    # hung) fails the request after 10 s, not after the kernel's TCP timeout; one in the URL wins. Both are
+    # tested in tests/faults/test_postgres_restart.py.
+    if "connect_timeout" not in make_url(url).query:
+        kwargs["connect_args"] = {"connect_timeout": 10, **kwargs.get("connect_args", {})}
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
