@@ -27,7 +27,8 @@ BACKEND = "memory"
 def start_data(i: int, received_at: str) -> dict:
     """What ``Hotline.start_ticket`` puts on the start task for a Nantong phone complaint."""
     ticket = SimpleNamespace(id=i, city=CITY, channel="phone_12345", request_type="complaint",
-                             title=f"夜间施工噪音扰民 #{i}", received_at=datetime.fromisoformat(received_at))
+                             title=f"夜间施工噪音扰民 #{i}", received_at=datetime.fromisoformat(received_at),
+                             category=None)   # as a phone intake without a category
     return lifecycle_start_data(ticket)
 
 

@@ -18,7 +18,10 @@ LOG_FORMATS = ("text", "json")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 TEXT_FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
 QUIET_LOGGERS = {"apscheduler": "a line per sweep",
-                 "alembic.runtime.plugins": "a line per plugin whenever migrations/ is read (GET /readyz)"}
+                 "alembic.runtime.plugins": "a line per plugin whenever migrations/ is read (GET /readyz)",
+                 # SpiffWorkflow logs every task state change at INFO: about 20 lines per command and per fired
+                 # timer, which the event log already records (bench: docs/benchmarks.md).
+                 "spiff": "a line per task state change"}
 
 # Attributes every LogRecord has; anything else on a record came from ``extra=`` (or a filter) and is kept.
 _STANDARD = frozenset(vars(logging.LogRecord("x", logging.INFO, "x", 0, "x", None, None))) | {"message", "asctime"}

@@ -28,6 +28,8 @@ from .webhooks import DEFAULT_MAX_ATTEMPTS, deliver_due_webhooks
 
 log = logging.getLogger("hotline.scheduler")
 
+MAX_ROUNDS = 100        # batches per sweep while they come back full
+
 
 def worker_name() -> str:
     return f"scheduler@{socket.gethostname()}:{os.getpid()}"
@@ -35,28 +37,41 @@ def worker_name() -> str:
 
 def sweep(db: Database, clock_for: Callable[[object], Clock], *, batch: int = 50, worker: str | None = None,
           channel: OutboundChannel | None = None) -> int:
-    """One sweep over due timers, then the notification sweeps; returns how many timers fired."""
+    """One sweep over due timers, then the notification sweeps; returns how many timers fired.
+
+    A full batch is followed by the next one at once (up to ``MAX_ROUNDS``), so a burst of deadlines (the
+    17:30 sign-off) drains at the firing rate instead of one batch per interval; a round that fires nothing
+    (every ticket held by another scheduler, or failing) ends the sweep."""
     worker = worker or worker_name()
-    with db.unit_of_work() as session:
-        ticket_ids = Hotline(session, clock_for(session)).due_timer_tickets(batch)
     fired = 0
-    for ticket_id in ticket_ids:
-        try:
-            with db.unit_of_work() as session:
-                hotline = Hotline(session, clock_for(session))
-                count = hotline.fire_due_timers_of(ticket_id, worker)
-                lags = fired_timer_lags(session, ticket_id, worker, hotline.clock.now()) if count else []
-            fired += count
-            observe_timer_lags(lags)      # only once committed (engine/metrics.py)
-        except Conflict:
-            log.info("ticket %s changed while firing its timers; retried next sweep", ticket_id)
-        except OperationalError as exc:   # lock timeout / connection hiccup: the next sweep retries
-            log.warning("timer sweep for ticket %s failed: %s", ticket_id, exc)
-        except DomainError as exc:
-            log.error("timer of ticket %s could not fire: %s", ticket_id, exc)
+    for _round in range(MAX_ROUNDS):
+        with db.unit_of_work() as session:
+            ticket_ids = Hotline(session, clock_for(session)).due_timer_tickets(batch)
+        fired_now = sum(_fire_ticket(db, clock_for, ticket_id, worker) for ticket_id in ticket_ids)
+        fired += fired_now
+        if len(ticket_ids) < batch or not fired_now:
+            break
     sweep_knowledge(db, clock_for, batch=batch)
     sweep_notifications(db, clock_for, batch=batch, channel=channel)
     return fired
+
+
+def _fire_ticket(db: Database, clock_for: Callable[[object], Clock], ticket_id: int, worker: str) -> int:
+    """Fire one ticket's due timers in its own unit of work; 0 when another scheduler holds it or it failed."""
+    try:
+        with db.unit_of_work() as session:
+            hotline = Hotline(session, clock_for(session))
+            count = hotline.fire_due_timers_of(ticket_id, worker)
+            lags = fired_timer_lags(session, ticket_id, worker, hotline.clock.now()) if count else []
+        observe_timer_lags(lags)      # only once committed (engine/metrics.py)
+        return count
+    except Conflict:
+        log.info("ticket %s changed while firing its timers; retried next sweep", ticket_id)
+    except OperationalError as exc:   # lock timeout / connection hiccup: the next sweep retries
+        log.warning("timer sweep for ticket %s failed: %s", ticket_id, exc)
+    except DomainError as exc:
+        log.error("timer of ticket %s could not fire: %s", ticket_id, exc)
+    return 0
 
 
 def sweep_knowledge(db: Database, clock_for: Callable[[object], Clock], *, batch: int = 50) -> int:
