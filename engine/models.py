@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 
 from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, LargeBinary,
-                        String, Text, TypeDecorator, UniqueConstraint)
+                        String, Text, TypeDecorator, UniqueConstraint, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from .clock import SHANGHAI
@@ -125,7 +125,10 @@ class TaskRow(Base):
     """A user task of a ticket, mirrored from the workflow so inboxes are plain queries."""
     __tablename__ = "tasks"
     __table_args__ = (Index("ix_tasks_unit_state_due", "unit_code", "state", "due_at"),
-                      Index("ix_tasks_role_state_due", "role", "state", "due_at"))
+                      Index("ix_tasks_role_state_due", "role", "state", "due_at"),
+                      # the warning sweep's tasks only: ready and not yet warned (bench: a full scan per sweep)
+                      Index("ix_tasks_warn_pending", "warn_at", postgresql_where=text("state = 'ready' AND "
+                            "warned_at IS NULL"), sqlite_where=text("state = 'ready' AND warned_at IS NULL")))
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)   # the SpiffWorkflow task id
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
@@ -177,7 +180,8 @@ class Timer(Base):
 class Event(Base):
     """Append-only ticket history; the application never updates or deletes a row."""
     __tablename__ = "events"
-    __table_args__ = (UniqueConstraint("ticket_id", "seq"),)
+    # (type, task_name, at): the dashboard's and KPIs' reads of one kind of step in a period (callbacks ...)
+    __table_args__ = (UniqueConstraint("ticket_id", "seq"), Index("ix_events_type_task_at", "type", "task_name", "at"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)

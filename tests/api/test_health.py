@@ -62,8 +62,8 @@ def test_readyz_is_ready_on_a_migrated_database(app):
     body = response.get_json()
     assert body["status"] == "ready" and body["failed"] == []
     assert body["checks"]["database"] == {"ok": True} and body["checks"]["attachments"] == {"ok": True}
-    assert body["checks"]["schema"] == {"ok": True, "revision": "0011", "head": "0011"}
-    assert head_revisions() == {"0011"}
+    assert body["checks"]["schema"] == {"ok": True, "revision": "0012", "head": "0012"}
+    assert head_revisions() == {"0012"}
     assert response.headers["Cache-Control"] == "no-store"
     assert "error" not in body
 
@@ -75,7 +75,7 @@ def test_readyz_is_503_until_the_schema_is_migrated_to_head(older_database, tmp_
     assert response.status_code == 503
     body = response.get_json()
     assert body["failed"] == ["schema"]
-    assert body["checks"]["schema"] == {"ok": False, "revision": "0010", "head": "0011",
+    assert body["checks"]["schema"] == {"ok": False, "revision": "0010", "head": "0012",
                                         "detail": "schema revision differs from this release's head"}
     assert body["error"] == {"code": "not_ready", "message": "Not ready: schema", "details": {"failed": ["schema"]}}
     assert client.get("/readyz").get_json()["error"]["message"] == "服务尚未就绪：schema"
