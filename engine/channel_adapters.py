@@ -197,18 +197,25 @@ def adapt_grid(city: str, channel: str, payload: dict) -> MappedIntake:
                f"发现时间：{_when(payload.get('happened_at'))}",
                f"上报网格员：{reporter.get('name') or '—'}{'（' + reporter['id'] + '）' if reporter.get('id') else ''}",
                f"事件类型：{code or '—'} {type_name or ''}".rstrip()]
+    return _report_intake(city, channel, payload, entry, code, name=type_name,
+                          place=payload.get("address") or payload.get("grid_name"), details=details,
+                          cell=payload["grid_code"], reference=payload["event_no"])
+
+
+def _report_intake(city: str, channel: str, payload: dict, entry: dict | None, code: str | None, *, name, place,
+                   details: list[str], cell: str, reference: str) -> MappedIntake:
+    """A grid or city-management report as intake: the mapped category and request type, the channel's own
+    facts appended to the description, the reporter (or the resident they relay) as the citizen."""
     ticket = {"city": city, "channel": channel,
               "request_type": (entry or {}).get("request_type") or DEFAULT_REQUEST_TYPE,
-              "title": _title(payload.get("title"), type_name, payload.get("address") or payload.get("grid_name"),
-                              payload["description"]),
+              "title": _title(payload.get("title"), name, place, payload["description"]),
               "content": payload["description"].rstrip() + "\n\n" + "\n".join(details),
               # the resident concerned when the worker relays one, else the worker who reported it
               "citizen": _person(payload, "citizen") if payload.get("citizen") else _person(payload, "reporter"),
               "address": payload.get("address"), "category": (entry or {}).get("category"),
               "received_at": payload.get("reported_at"), **_emergency(payload)}
-    return MappedIntake(ticket=ticket,
-                        location=location_row(payload.get("lat"), payload.get("lng"), payload["grid_code"], code),
-                        uploads=_uploads("photos", payload.get("photos")), reference=payload["event_no"],
+    return MappedIntake(ticket=ticket, location=location_row(payload.get("lat"), payload.get("lng"), cell, code),
+                        uploads=_uploads("photos", payload.get("photos")), reference=reference,
                         external_category=code, mapping=entry,
                         fields={"received_at": "reported_at", "emergency_agency": "emergency.agency"})
 
@@ -228,18 +235,8 @@ def adapt_city_management(city: str, channel: str, payload: dict) -> MappedIntak
                *([f"部件标识码：{payload['component_id']}"] if payload.get("component_id") else []),
                f"发现时间：{_when(payload.get('happened_at'))}",
                f"上报人：{reporter.get('name') or '—'}{'（' + reporter['id'] + '）' if reporter.get('id') else ''}"]
-    ticket = {"city": city, "channel": channel,
-              "request_type": (entry or {}).get("request_type") or DEFAULT_REQUEST_TYPE,
-              "title": _title(payload.get("title"), class_name, payload.get("address"), payload["description"]),
-              "content": payload["description"].rstrip() + "\n\n" + "\n".join(details),
-              "citizen": _person(payload, "citizen") if payload.get("citizen") else _person(payload, "reporter"),
-              "address": payload.get("address"), "category": (entry or {}).get("category"),
-              "received_at": payload.get("reported_at"), **_emergency(payload)}
-    return MappedIntake(ticket=ticket,
-                        location=location_row(payload.get("lat"), payload.get("lng"), payload["cell_code"], code),
-                        uploads=_uploads("photos", payload.get("photos")), reference=payload["case_no"],
-                        external_category=code, mapping=entry,
-                        fields={"received_at": "reported_at", "emergency_agency": "emergency.agency"})
+    return _report_intake(city, channel, payload, entry, code, name=class_name, place=payload.get("address"),
+                          details=details, cell=payload["cell_code"], reference=payload["case_no"])
 
 
 ADAPTERS = {"generic": adapt_generic, "grid": adapt_grid, "city_management": adapt_city_management}
