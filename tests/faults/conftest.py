@@ -7,11 +7,8 @@ import shutil
 
 import pytest
 
-from engine import accounts, setup
-from engine.clock import FixedClock
-from engine.db import Database
 from engine.migrate import upgrade
-from tests.conftest import DEMO_UNITS, at
+from tests.api.authz_support import load_world_db
 from tests.faults.fault_cluster import PrivateCluster, postgres_bindir
 
 TEMPLATE = "hotline_template"
@@ -35,20 +32,7 @@ def pg_cluster():
 
 def load_demo_city(url: str, demo_hash: str) -> None:
     """Nantong deployed, with the centre's and two units' demo users (as tests/conftest.py's ``city``)."""
-    db = Database(url)
-    try:
-        with db.unit_of_work() as session:
-            setup.load_city_into_db(session, FixedClock(at("2025-11-03T08:00:00")), "nantong")
-            for username, roles, name in setup.CENTRE_DEMO_USERS:
-                accounts.add_user(session, username, None, roles, city="nantong", display_name=name,
-                                  password_hash=demo_hash)
-            for unit in DEMO_UNITS:
-                for suffix, roles in (("handler", ["handler"]), ("leader", ["leader", "principal"]),
-                                      ("deputy", ["leader"])):
-                    accounts.add_user(session, f"{unit}.{suffix}", None, roles, unit_code=unit, city="nantong",
-                                      password_hash=demo_hash)
-    finally:
-        db.dispose()            # a template must have no sessions when it is copied
+    load_world_db(url, demo_hash)
 
 
 @pytest.fixture(scope="session")
