@@ -26,6 +26,15 @@ def _day(session: Session, column):
     return func.date(column, "+8 hours")
 
 
+def light_case(now: datetime):
+    """A ticket's deadline light as SQL (the board and the Prometheus gauge count with it): red when its
+    governing deadline passed or an overdue flag is set, yellow when a ready task is past its warning point."""
+    governing_due = case((Ticket.status.in_(("dispatching", "signing")), Ticket.sign_due_at), else_=Ticket.handle_due_at)
+    warned = exists().where(TaskRow.ticket_id == Ticket.id, TaskRow.state == "ready", TaskRow.warn_at <= now)
+    return case((or_(Ticket.sign_overdue, Ticket.handle_overdue, governing_due < now), "red"),
+                (warned, "yellow"), else_="green")
+
+
 def centre_board(session: Session, city: str, now: datetime, since: datetime | None = None) -> dict:
     today = now.astimezone(SHANGHAI).replace(hour=0, minute=0, second=0, microsecond=0)
     since = since or today - timedelta(days=30)
@@ -35,10 +44,7 @@ def centre_board(session: Session, city: str, now: datetime, since: datetime | N
     intake_today = session.scalar(select(func.count()).where(tickets, Ticket.received_at >= today))
     by_status = dict(session.execute(select(Ticket.status, func.count()).where(open_).group_by(Ticket.status)).all())
 
-    governing_due = case((Ticket.status.in_(("dispatching", "signing")), Ticket.sign_due_at), else_=Ticket.handle_due_at)
-    warned = exists().where(TaskRow.ticket_id == Ticket.id, TaskRow.state == "ready", TaskRow.warn_at <= now)
-    light = case((or_(Ticket.sign_overdue, Ticket.handle_overdue, governing_due < now), "red"),
-                 (warned, "yellow"), else_="green")
+    light = light_case(now)
     lights = {"green": 0, "yellow": 0, "red": 0}
     lights.update(dict(session.execute(select(light, func.count()).where(open_).group_by(light)).all()))
 

@@ -9,7 +9,7 @@ database at scrape time (open tickets by deadline light, the oldest due timer).
   seconds, so several Prometheus servers scraping several workers do not each query the database. They
   describe the database, not a process, so every worker reports the same values.
 
-The lights use the centre board's rule (engine/dashboard.py ``centre_board``): red when a sign-off or
+The lights use the centre board's rule (engine/dashboard.py ``light_case``): red when a sign-off or
 handling deadline passed or the overdue flag is set, yellow when a ready task is past its warning point,
 green otherwise; tickets only (not supervision or consultation cases). tests/api/test_metrics.py checks
 that the two agree on the same data.
@@ -23,11 +23,12 @@ from datetime import datetime
 
 from prometheus_client import REGISTRY, Histogram, start_http_server
 from prometheus_client.core import GaugeMetricFamily
-from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from .cities import LIFECYCLE_PROCESS, available_cities
-from .models import TaskRow, Ticket, Timer
+from .dashboard import light_case
+from .models import Ticket, Timer
 
 log = logging.getLogger("hotline.metrics")
 
@@ -77,11 +78,7 @@ class Snapshot:
 def light_counts(session: Session, now: datetime) -> dict[tuple[str, str], int]:
     """Open tickets per city and light in one grouped query (the centre board's rule, every city at once)."""
     open_ticket = and_(Ticket.process == LIFECYCLE_PROCESS, Ticket.status != "closed")
-    governing_due = case((Ticket.status.in_(("dispatching", "signing")), Ticket.sign_due_at),
-                         else_=Ticket.handle_due_at)
-    warned = exists().where(TaskRow.ticket_id == Ticket.id, TaskRow.state == "ready", TaskRow.warn_at <= now)
-    light = case((or_(Ticket.sign_overdue, Ticket.handle_overdue, governing_due < now), "red"),
-                 (warned, "yellow"), else_="green")
+    light = light_case(now)
     rows = session.execute(select(Ticket.city, light, func.count()).where(open_ticket)
                            .group_by(Ticket.city, light)).all()
     counts = {(city, colour): 0 for city in available_cities() for colour in LIGHTS}
