@@ -11,19 +11,12 @@ from engine.facade import Hotline
 from engine.testclock import engine_clock
 from engine.webhooks import deliver_due_webhooks
 from tests.api.test_pages import CSRF, Browser
-from tests.engine.test_webhooks import Receiver
+from tests.engine.test_webhooks import receiver  # noqa: F401  (the local webhook receiver fixture, shared)
 
 pytestmark = pytest.mark.replay_all   # every ticket these scenarios leave must replay verified
 
 ADMIN = Principal("admin", frozenset({"admin"}))
 LIST = "/api/v1/admin/webhooks"
-
-
-@pytest.fixture
-def receiver():
-    server = Receiver()
-    yield server
-    server.close()
 
 
 @pytest.fixture
